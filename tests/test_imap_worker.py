@@ -1,0 +1,189 @@
+"""The IMAP worker against real servers (Dovecot and pymap), checked through a second connection."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import pytest
+from imapclient import imap_utf7
+
+from harness import WorkerHarness, raw_client
+from servers import make_message
+from tui.demo_data import DEMO_FOLDERS, generate_demo
+from tui.imap.contract import (
+    Connected,
+    ConnectionFailed,
+    EnvelopesFetched,
+    FetchEnvelopes,
+    FetchMessage,
+    ListMailboxes,
+    MailboxesListed,
+    MailboxSelected,
+    MessageFetched,
+    SelectMailbox,
+    StatusFetched,
+)
+from tui.models import MessageRef
+
+_unique = itertools.count()
+
+
+def fresh_mailbox(target, messages: list[bytes]) -> bytes:
+    """A mailbox of our own with these (unseen) messages, so tests do not disturb each other."""
+    name = f"T{next(_unique)}-{target.kind}".encode()
+    client = raw_client(target.account, target.password)
+    client.create_folder(name)
+    client.folder_encode = True  # imapclient's MULTIAPPEND needs it; the name is ASCII anyway
+    client.multiappend(name.decode(), [{"msg": m, "flags": ()} for m in messages])
+    client.logout()
+    return name
+
+
+def test_list_shows_demo_folders_decoded_and_counts(demo_target):
+    with WorkerHarness(demo_target.account, demo_target.password) as harness:
+        harness.wait(Connected)
+        harness.worker.submit(ListMailboxes())
+        listed = harness.wait(MailboxesListed).mailboxes
+        by_name = {m.name: m for m in listed}
+        assert set(DEMO_FOLDERS) <= set(by_name)
+        non_ascii = [name for name in DEMO_FOLDERS if not name.isascii()]
+        assert non_ascii, "the demo must hold a non-ASCII folder"
+        for name in non_ascii:
+            # Shown decoded, kept as the server's modified UTF-7 bytes.
+            assert by_name[name].raw_name == imap_utf7.encode(name)
+        expected = {}
+        for message in generate_demo():
+            expected[message.mailbox] = expected.get(message.mailbox, 0) + 1
+        for name in non_ascii + ["Projects/Alpha/Specs"]:
+            raw = by_name[name].raw_name
+            status = harness.wait(StatusFetched, lambda r: r.status.raw_name == raw).status
+            assert status.messages == expected.get(name, 0)
+            check = raw_client(demo_target.account, demo_target.password)
+            server_says = check.folder_status(raw, [b"MESSAGES", b"UNSEEN"])
+            check.logout()
+            assert (status.messages, status.unseen) == (server_says[b"MESSAGES"], server_says[b"UNSEEN"])
+
+
+def test_special_folders_are_recognised(demo_target):
+    with WorkerHarness(demo_target.account, demo_target.password) as harness:
+        harness.worker.submit(ListMailboxes(with_status=False))
+        listed = {m.name: m for m in harness.wait(MailboxesListed).mailboxes}
+    assert listed["Sent"].special_use == "\\Sent"
+    assert listed["Trash"].special_use == "\\Trash"
+    assert listed["Drafts"].special_use == "\\Drafts"
+    assert listed["INBOX"].special_use is None
+
+
+def test_noselect_parent_is_listed_but_not_selectable(demo_target):
+    client = raw_client(demo_target.account, demo_target.password)
+    parent = f"Holder{next(_unique)}".encode()
+    client.create_folder(parent + b"/Child")
+    client.logout()
+    with WorkerHarness(demo_target.account, demo_target.password) as harness:
+        harness.worker.submit(ListMailboxes(with_status=False))
+        listed = {m.raw_name: m for m in harness.wait(MailboxesListed).mailboxes}
+    assert listed[parent + b"/Child"].selectable
+    if parent in listed:  # Dovecot and pymap list the implied parent as \Noselect
+        assert not listed[parent].selectable
+
+
+def test_window_is_served_before_the_background_fill(demo_target):
+    with WorkerHarness(demo_target.account, demo_target.password, fill_batch=20) as harness:
+        harness.worker.submit(SelectMailbox(b"INBOX", read_only=True))
+        selected = harness.wait(MailboxSelected).selected
+        check = raw_client(demo_target.account, demo_target.password)
+        check.select_folder(b"INBOX", readonly=True)
+        assert list(selected.uids) == sorted(check.search(["ALL"]))
+        # The fill goes newest first; ask for the oldest rows, as a user jumping to the end would.
+        oldest = selected.uids[:30]
+        request = harness.worker.submit(FetchEnvelopes(b"INBOX", selected.uidvalidity, oldest))
+        window = harness.wait(EnvelopesFetched, lambda r: r.request_id == request.id)
+        assert window.loaded < window.total, "the window waited for the whole fill"
+        server_envelopes = check.fetch(list(oldest), ["ENVELOPE", "RFC822.SIZE"])
+        check.logout()
+        got = {e.uid: e for e in window.envelopes}
+        assert set(got) == set(oldest)
+        for uid in oldest:
+            assert got[uid].size == server_envelopes[uid][b"RFC822.SIZE"]
+            assert got[uid].message_id == server_envelopes[uid][b"ENVELOPE"].message_id.decode()
+        done = harness.wait(EnvelopesFetched, lambda r: r.loaded == r.total, timeout=60)
+        assert done.total == len(selected.uids)
+
+
+def test_examine_and_read_leave_seen_alone(demo_target):
+    mailbox = fresh_mailbox(demo_target, [make_message(1, subject="Peek only")])
+    with WorkerHarness(demo_target.account, demo_target.password) as harness:
+        harness.worker.submit(SelectMailbox(mailbox, read_only=True))
+        selected = harness.wait(MailboxSelected).selected
+        assert selected.read_only
+        uid = selected.uids[0]
+        harness.worker.submit(FetchMessage(MessageRef(mailbox, selected.uidvalidity, uid), mark_seen=False))
+        fetched = harness.wait(MessageFetched)
+    assert b"Subject: Peek only" in fetched.raw
+    assert fetched.flags is None
+    check = raw_client(demo_target.account, demo_target.password)
+    check.select_folder(mailbox, readonly=True)
+    assert b"\\Seen" not in check.get_flags([uid])[uid]
+    check.logout()
+
+
+def test_opening_sets_seen_on_that_message_only(demo_target):
+    mailbox = fresh_mailbox(demo_target, [make_message(i) for i in range(3)])
+    with WorkerHarness(demo_target.account, demo_target.password) as harness:
+        harness.worker.submit(SelectMailbox(mailbox))
+        selected = harness.wait(MailboxSelected).selected
+        target_uid = selected.uids[1]
+        ref = MessageRef(mailbox, selected.uidvalidity, target_uid)
+        harness.worker.submit(FetchMessage(ref, mark_seen=True))
+        fetched = harness.wait(MessageFetched)
+    assert "\\Seen" in fetched.flags
+    check = raw_client(demo_target.account, demo_target.password)
+    check.select_folder(mailbox, readonly=True)
+    flags = check.get_flags(list(selected.uids))
+    check.logout()
+    assert [b"\\Seen" in flags[uid] for uid in selected.uids] == [False, True, False]
+
+
+def test_tls_with_the_test_ca(dovecot):
+    from tui.config import Account
+
+    base = Account(name="tls", host="localhost", port=dovecot.tls_port, tls="implicit", username=dovecot.user)
+    with WorkerHarness(dataclasses.replace(base, ca_file=dovecot.ca_file), dovecot.password) as harness:
+        assert "IMAP4REV1" in harness.wait(Connected).capabilities
+    with WorkerHarness(base, dovecot.password) as harness:
+        failure = harness.wait(ConnectionFailed)
+    assert "certificate of localhost could not be verified" in failure.message
+    assert "ca_file" in failure.message
+
+
+def test_starttls_with_the_test_ca(dovecot):
+    from tui.config import Account
+
+    account = Account(
+        name="st", host="localhost", port=dovecot.port, tls="starttls", username=dovecot.user, ca_file=dovecot.ca_file
+    )
+    with WorkerHarness(account, dovecot.password) as harness:
+        connected = harness.wait(Connected)
+    # Dovecot announces STARTTLS only before the handshake; the list we keep is the one after login.
+    assert "STARTTLS" not in connected.capabilities
+    assert "IMAP4REV1" in connected.capabilities
+
+
+@pytest.mark.parametrize("kind", ["dovecot", "pymap"])
+def test_wrong_password_is_one_clear_sentence(request, kind):
+    target = request.getfixturevalue(f"{kind}_demo")
+    with WorkerHarness(target.account, "not-the-password") as harness:
+        failure = harness.wait(ConnectionFailed)
+    assert failure.message.startswith(f"{target.account.host} refused the login for account '{kind}'")
+    assert "Traceback" not in failure.message
+
+
+def test_unreachable_port_is_clear():
+    from tui.config import Account
+    from tui.demo_server import free_port
+
+    account = Account(name="gone", host="127.0.0.1", port=free_port(), tls="none", username="u")
+    with WorkerHarness(account, "x") as harness:
+        failure = harness.wait(ConnectionFailed)
+    assert "refused the connection" in failure.message

@@ -1,0 +1,29 @@
+"""The protocol, cache, mime and config layers must not import Textual (ARCHITECTURE.md)."""
+
+import subprocess
+import sys
+
+import pytest
+
+PURE_MODULES = [
+    "tui.config",
+    "tui.secrets",
+    "tui.models",
+    "tui.mime",
+    "tui.safe_text",
+    "tui.timefmt",
+    "tui.demo_data",
+    "tui.demo_server",
+    "tui.imap.commands",
+    "tui.imap.connection",
+    "tui.imap.contract",
+    "tui.imap.worker",
+]
+
+
+@pytest.mark.parametrize("module", PURE_MODULES)
+def test_module_does_not_import_textual(module):
+    # A fresh interpreter: in this one, other tests have already imported Textual.
+    code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))"
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "[]", f"{module} pulls in {output.strip()}"

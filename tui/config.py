@@ -1,0 +1,162 @@
+"""The accounts file: TOML in the XDG config dir, validated with clear errors.
+
+Every problem becomes a `ConfigError` whose message names the file and the key,
+so the CLI can print one sentence instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_config_path
+
+TLS_MODES = ("implicit", "starttls", "none")
+
+
+class ConfigError(Exception):
+    """A user mistake in the config file or on the command line."""
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    host: str
+    username: str
+    port: int
+    tls: str = "implicit"
+    password_command: str | None = None
+    ca_file: Path | None = None
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    accounts: tuple[Account, ...]
+
+    def account(self, name: str | None) -> Account:
+        if name is None:
+            return self.accounts[0]
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        known = ", ".join(a.name for a in self.accounts)
+        raise ConfigError(f"No account named {name!r} in {self.path}; known accounts: {known}.")
+
+
+# key -> (accepted types, required)
+_ACCOUNT_KEYS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "host": ((str,), True),
+    "username": ((str,), True),
+    "port": ((int,), False),
+    "tls": ((str,), False),
+    "password_command": ((str,), False),
+    "ca_file": ((str,), False),
+    "read_only": ((bool,), False),
+}
+
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false"}
+
+
+def default_config_path() -> Path:
+    env = os.environ.get("TUI_MAIL_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    return user_config_path("tui-mail") / "config.toml"
+
+
+def load_config(path: Path | None = None) -> Config:
+    path = path or default_config_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"No config file at {path}. Create one with an [accounts.NAME] table "
+            "(see the README), or try `tui-mail --demo`."
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"Cannot read {path}: {error}.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}.") from None
+    return parse_config(data, path)
+
+
+def parse_config(data: dict, path: Path | None) -> Config:
+    unknown = set(data) - {"accounts"}
+    if unknown:
+        raise ConfigError(f"Unknown key {sorted(unknown)[0]!r} in {path}; expected [accounts.NAME].")
+    accounts_table = data.get("accounts")
+    if not isinstance(accounts_table, dict) or not accounts_table:
+        raise ConfigError(f"{path} has no accounts: add an [accounts.NAME] table.")
+    accounts = []
+    for name, table in accounts_table.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"'accounts.{name}' in {path} must be a table.")
+        accounts.append(_parse_account(name, table, path))
+    return Config(path=path, accounts=tuple(accounts))
+
+
+def _parse_account(name: str, table: dict, path: Path | None) -> Account:
+    where = f"in {path}" if path else "in the config"
+    for key, value in table.items():
+        if key not in _ACCOUNT_KEYS:
+            allowed = ", ".join(_ACCOUNT_KEYS)
+            raise ConfigError(f"Unknown key 'accounts.{name}.{key}' {where}; allowed keys: {allowed}.")
+        types, _required = _ACCOUNT_KEYS[key]
+        # bool is an int in Python; a port of `true` is still a mistake.
+        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+            raise ConfigError(
+                f"'accounts.{name}.{key}' {where} must be {_TYPE_NAMES[types[0]]}, "
+                f"not {type(value).__name__}."
+            )
+    for key, (_types, required) in _ACCOUNT_KEYS.items():
+        if required and key not in table:
+            raise ConfigError(f"'accounts.{name}' {where} is missing the key '{key}'.")
+    tls = table.get("tls", "implicit")
+    if tls not in TLS_MODES:
+        raise ConfigError(
+            f"'accounts.{name}.tls' {where} must be one of {', '.join(TLS_MODES)}, not {tls!r}."
+        )
+    port = table.get("port", 993 if tls == "implicit" else 143)
+    if not 0 < port < 65536:
+        raise ConfigError(f"'accounts.{name}.port' {where} must be between 1 and 65535.")
+    host = table["host"]
+    if tls == "none" and not is_loopback(host):
+        raise ConfigError(
+            f"'accounts.{name}.tls' {where} is \"none\" but {host} is not a loopback address: "
+            "passwords would cross the network in clear. Use tls = \"implicit\" or \"starttls\"."
+        )
+    ca_file = None
+    if "ca_file" in table:
+        ca_file = Path(table["ca_file"]).expanduser()
+        if not ca_file.is_file():
+            raise ConfigError(f"'accounts.{name}.ca_file' {where} points to {ca_file}, which does not exist.")
+    return Account(
+        name=name,
+        host=host,
+        username=table["username"],
+        port=port,
+        tls=tls,
+        password_command=table.get("password_command"),
+        ca_file=ca_file,
+        read_only=table.get("read_only", False),
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)

@@ -1,0 +1,18 @@
+"""The key table shown in the `?` screen (the README carries the same table)."""
+
+KEYS: tuple[tuple[str, str, str], ...] = (
+    # (where, keys, what)
+    ("everywhere", "Tab / Shift+Tab", "next / previous pane"),
+    ("everywhere", "?", "this help"),
+    ("everywhere", "Ctrl+P", "command palette: every action by name"),
+    ("everywhere", "q", "quit"),
+    ("mailboxes", "Up/Down, j/k", "move"),
+    ("mailboxes", "Enter", "open the mailbox"),
+    ("messages", "Up/Down, j/k", "move"),
+    ("messages", "PgUp / PgDn", "page up / down"),
+    ("messages", "Home/End, g/G", "first / last message"),
+    ("messages", "Enter", "open the message"),
+    ("viewer", "Up/Down, j/k", "scroll the text"),
+    ("viewer", "parts pane", "pick a MIME part to show it; the top entry is the whole message"),
+    ("viewer", "Esc", "close the viewer"),
+)
