@@ -92,14 +92,14 @@ def test_window_is_served_before_the_background_fill(demo_target):
     with WorkerHarness(demo_target.account, demo_target.password, fill_batch=20) as harness:
         harness.worker.submit(SelectMailbox(b"INBOX", read_only=True))
         selected = harness.wait(MailboxSelected).selected
-        check = raw_client(demo_target.account, demo_target.password)
-        check.select_folder(b"INBOX", readonly=True)
-        assert list(selected.uids) == sorted(check.search(["ALL"]))
         # The fill goes newest first; ask for the oldest rows, as a user jumping to the end would.
         oldest = selected.uids[:30]
         request = harness.worker.submit(FetchEnvelopes(b"INBOX", selected.uidvalidity, oldest))
         window = harness.wait(EnvelopesFetched, lambda r: r.request_id == request.id)
         assert window.loaded < window.total, "the window waited for the whole fill"
+        check = raw_client(demo_target.account, demo_target.password)
+        check.select_folder(b"INBOX", readonly=True)
+        assert list(selected.uids) == sorted(check.search(["ALL"]))
         server_envelopes = check.fetch(list(oldest), ["ENVELOPE", "RFC822.SIZE"])
         check.logout()
         got = {e.uid: e for e in window.envelopes}
