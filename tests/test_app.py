@@ -1,0 +1,184 @@
+"""Pilot tests: the keys a user presses, against the demo mailbox on real servers."""
+
+from __future__ import annotations
+
+import asyncio
+
+from harness import raw_client
+from tui.app import MailApp
+from tui.widgets.mailbox_tree import MailboxTree
+from tui.widgets.message_list import MessageList
+from tui.widgets.message_view import BodyView, MessageView, PartTree
+
+HOSTILE_SUBJECT_START = "[@click=app.quit]Free prize[/]"
+
+
+async def wait_until(predicate, timeout: float = 15.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def loaded(app: MailApp) -> MessageList:
+    listing = app.query_one(MessageList)
+    await wait_until(lambda: app.selected is not None and listing.loaded_count >= min(20, len(listing.uids)))
+    return listing
+
+
+def row_text(listing: MessageList, row: int) -> str:
+    listing.scroll_to(y=max(0, row - 2), animate=False, immediate=True)
+    return listing.render_line(row - round(listing.scroll_y)).text
+
+
+def status_text(app: MailApp) -> str:
+    return str(app.query_one("#status").render())
+
+
+async def test_three_panes_show_tree_list_and_status(demo_target):
+    app = MailApp(demo_target.account, demo_target.password)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await loaded(app)
+        tree = app.query_one(MailboxTree)
+        labels = [node.label.plain for node in tree._tree_lines_cached and [line.node for line in tree._tree_lines]]
+        assert labels[1].startswith("INBOX")
+        # Special folders come right after INBOX, before ordinary ones.
+        assert [label.split()[0] for label in labels[2:7]] == ["Sent", "Drafts", "Archive", "Junk", "Trash"] or [
+            label.split()[0] for label in labels[2:6]
+        ] == ["Sent", "Drafts", "Archive", "Trash"]
+        assert any(label.startswith("Reçus") for label in labels)
+        check = raw_client(demo_target.account, demo_target.password)
+        total = check.select_folder(b"INBOX", readonly=True)[b"EXISTS"]
+        check.logout()
+        assert len(listing.uids) == total
+        await pilot.pause()
+        assert f"{total} messages" in status_text(app)
+        newest = listing.envelopes[listing.uids[0]]
+        assert newest.subject.startswith(HOSTILE_SUBJECT_START) or row_text(listing, 0).strip()
+
+
+async def test_hostile_subject_is_inert_and_app_survives(pymap_demo):
+    app = MailApp(pymap_demo.account, pymap_demo.password, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await loaded(app)
+        row = next(i for i, uid in enumerate(listing.uids) if listing.envelopes.get(uid) and
+                   listing.envelopes[uid].subject.startswith(HOSTILE_SUBJECT_START))
+        text = row_text(listing, row)
+        assert HOSTILE_SUBJECT_START in text  # shown literally, not run as an action
+        assert "\x1b" not in text and "\x07" not in text
+        listing.cursor = row
+        await pilot.press("enter")
+        viewer = app.query_one(MessageView)
+        await wait_until(lambda: viewer.parsed is not None)
+        await pilot.pause()
+        headers = str(app.query_one("#headers").render())
+        assert HOSTILE_SUBJECT_START in headers
+        assert "\x1b" not in headers
+        assert app.is_running
+
+
+async def test_keys_move_open_and_mark_seen_on_the_server(dovecot_demo):
+    app = MailApp(dovecot_demo.account, dovecot_demo.password)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await loaded(app)
+        row = next(i for i, uid in enumerate(listing.uids) if i >= 2 and uid in listing.envelopes
+                   and not listing.envelopes[uid].seen)
+        for _ in range(row):
+            await pilot.press("j")
+        assert listing.cursor == row
+        await pilot.press("k", "j")
+        assert listing.cursor == row
+        uid = listing.current_uid
+        await pilot.press("enter")
+        viewer = app.query_one(MessageView)
+        assert viewer.display
+        await wait_until(lambda: viewer.parsed is not None)
+        assert viewer.parsed.subject == listing.envelopes[uid].subject
+        await wait_until(lambda: listing.envelopes[uid].seen)
+        check = raw_client(dovecot_demo.account, dovecot_demo.password)
+        check.select_folder(b"INBOX", readonly=True)
+        assert b"\\Seen" in check.get_flags([uid])[uid]
+        check.logout()
+        await pilot.press("escape")
+        assert not viewer.display
+        assert app.focused is listing
+
+
+async def test_read_only_opening_leaves_seen_alone(dovecot_demo):
+    app = MailApp(dovecot_demo.account, dovecot_demo.password, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await loaded(app)
+        row = next(i for i, uid in enumerate(listing.uids) if uid in listing.envelopes
+                   and not listing.envelopes[uid].seen)
+        listing.cursor = row
+        uid = listing.current_uid
+        await pilot.press("enter")
+        viewer = app.query_one(MessageView)
+        await wait_until(lambda: viewer.parsed is not None)
+        assert "read-only" in status_text(app)
+    check = raw_client(dovecot_demo.account, dovecot_demo.password)
+    check.select_folder(b"INBOX", readonly=True)
+    assert b"\\Seen" not in check.get_flags([uid])[uid]
+    check.logout()
+
+
+async def test_walk_the_tree_and_open_a_nested_mailbox(pymap_demo):
+    app = MailApp(pymap_demo.account, pymap_demo.password, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app)
+        await pilot.press("shift+tab")  # from the list back to the mailbox tree
+        tree = app.query_one(MailboxTree)
+        assert app.focused is tree
+        for _ in range(40):
+            node = tree.cursor_node
+            if node is not None and node.data is not None and node.data.name == "Projects/Alpha/Specs":
+                break
+            await pilot.press("j")
+        else:
+            raise AssertionError("Projects/Alpha/Specs not reachable with j")
+        await pilot.press("enter")
+        listing = app.query_one(MessageList)
+        await wait_until(lambda: app.selected is not None and app.selected.raw_name == b"Projects/Alpha/Specs")
+        check = raw_client(pymap_demo.account, pymap_demo.password)
+        expected = check.folder_status(b"Projects/Alpha/Specs", [b"MESSAGES"])[b"MESSAGES"]
+        check.logout()
+        assert len(listing.uids) == expected
+        assert app.focused is listing
+
+
+async def test_part_tree_switches_what_the_body_shows(pymap_demo):
+    app = MailApp(pymap_demo.account, pymap_demo.password, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await loaded(app)
+        await wait_until(lambda: listing.loaded_count == len(listing.uids))
+        row = next(i for i, uid in enumerate(listing.uids) if listing.envelopes[uid].has_attachment)
+        listing.cursor = row
+        await pilot.press("enter")
+        viewer = app.query_one(MessageView)
+        await wait_until(lambda: viewer.parsed is not None)
+        body = app.query_one(BodyView)
+        first_text = body.text
+        parts = app.query_one(PartTree)
+        await pilot.press("tab")
+        assert app.focused is parts
+        leaves = [line.node for line in parts._tree_lines if line.node.data is not None and not line.node.children]
+        assert len(leaves) >= 2
+        attachment = next(node for node in leaves if node.data.filename)
+        parts.move_cursor(attachment)
+        await wait_until(lambda: body.text != first_text)
+        assert attachment.data.content_type in body.text or attachment.data.filename in body.text or body.text
+
+
+async def test_help_screen_and_quit(pymap_demo):
+    app = MailApp(pymap_demo.account, pymap_demo.password, read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app)
+        await pilot.press("question_mark")
+        assert app.screen.__class__.__name__ == "HelpScreen"
+        await pilot.press("escape")
+        assert app.screen.__class__.__name__ != "HelpScreen"
+        await pilot.press("q")
+        await pilot.pause()
+    assert not app.is_running

@@ -1,0 +1,54 @@
+"""Modal screens: the key help and the password prompt."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from .keys import KEYS
+from .safe_text import safe_line
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=True, header_style="bold", expand=False, padding=(0, 2, 0, 0))
+        table.add_column("where", style="dim")
+        table.add_column("keys", style="bold")
+        table.add_column("what")
+        for where, keys, what in KEYS:
+            table.add_row(Text(where), Text(keys), Text(what))
+        with VerticalScroll(id="help-box"):
+            yield Static(Text("tui-mail keys", style="bold"), id="help-title")
+            yield Static(table)
+            yield Static(Text("Esc, q or ? closes this screen.", style="dim"))
+
+
+class PasswordScreen(ModalScreen[str | None]):
+    """Asks for a password; the answer lives in memory for this session only."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="password.cancel")]
+
+    def __init__(self, account: str, username: str, host: str) -> None:
+        super().__init__()
+        self._prompt = f"Password for {username} on {host} (account {account}):"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="password-box"):
+            yield Label(Text(safe_line(self._prompt)))
+            yield Input(password=True, id="password")
+            yield Label(Text("Enter to connect, Esc to quit. Nothing is written to disk.", style="dim"))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

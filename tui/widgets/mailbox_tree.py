@@ -1,0 +1,102 @@
+"""The mailbox tree: hierarchy from LIST, special folders first, counts from STATUS."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from ..models import SPECIAL_USES, Mailbox, MailboxStatus
+from ..safe_text import safe_line
+
+_ROLE_NAMES = {use: use.lstrip("\\") for use in SPECIAL_USES}
+
+
+def sort_key(mailbox: Mailbox) -> tuple:
+    """INBOX, then Sent, Drafts, Archive, Junk, Trash, then the rest by name."""
+    if mailbox.name.upper() == "INBOX":
+        return (0, 0, "")
+    if mailbox.special_use in SPECIAL_USES:
+        return (1, SPECIAL_USES.index(mailbox.special_use), mailbox.name.casefold())
+    return (2, 0, mailbox.name.casefold())
+
+
+class MailboxTree(Tree[Mailbox | None]):
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="tree.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="tree.up"),
+        Binding("home,g", "scroll_home", "First", show=False, id="tree.first"),
+        Binding("end,G", "scroll_end", "Last", show=False, id="tree.last"),
+    ]
+
+    def __init__(self, account_name: str, *, id: str | None = None) -> None:
+        super().__init__(Text(safe_line(account_name)), id=id)
+        self.show_root = True
+        self.guide_depth = 2
+        self._mailbox_nodes: dict[bytes, TreeNode[Mailbox | None]] = {}
+        self._status: dict[bytes, MailboxStatus] = {}
+
+    def process_label(self, label: str | Text) -> Text:
+        # Never parse a label as markup: mailbox names come from the server.
+        text = label if isinstance(label, Text) else Text(label)
+        return text.split()[0] if text.plain else text
+
+    def show_mailboxes(self, mailboxes: tuple[Mailbox, ...]) -> None:
+        self.clear()
+        self._mailbox_nodes.clear()
+        by_path: dict[tuple[str, ...], TreeNode[Mailbox | None]] = {}
+        top_level = sorted((m for m in mailboxes if len(m.parts) == 1), key=sort_key)
+        nested = sorted((m for m in mailboxes if len(m.parts) > 1), key=lambda m: [p.casefold() for p in m.parts])
+        for mailbox in [*top_level, *nested]:
+            parent = self.root
+            # A LIST answer may name "A/B" without "A": show "A" as a plain heading.
+            for depth in range(1, len(mailbox.parts)):
+                path = mailbox.parts[:depth]
+                if path not in by_path:
+                    by_path[path] = parent.add(Text(safe_line(path[-1]), style="dim italic"), data=None, expand=True)
+                parent = by_path[path]
+            node = by_path.get(mailbox.parts)
+            if node is None:
+                node = parent.add(self._label(mailbox), data=mailbox, expand=True, allow_expand=False)
+                by_path[mailbox.parts] = node
+            else:  # it was a placeholder heading; now we know the mailbox itself
+                node.data = mailbox
+                node.set_label(self._label(mailbox))
+            self._mailbox_nodes[mailbox.raw_name] = node
+        for node in by_path.values():
+            node.allow_expand = bool(node.children)
+        self.root.expand()
+
+    def show_status(self, status: MailboxStatus) -> None:
+        self._status[status.raw_name] = status
+        node = self._mailbox_nodes.get(status.raw_name)
+        if node is not None and node.data is not None:
+            node.set_label(self._label(node.data))
+
+    def status_of(self, raw_name: bytes) -> MailboxStatus | None:
+        return self._status.get(raw_name)
+
+    def select_mailbox_node(self, raw_name: bytes) -> None:
+        node = self._mailbox_nodes.get(raw_name)
+        if node is not None:
+            self.move_cursor(node)
+
+    def _label(self, mailbox: Mailbox) -> Text:
+        leaf = mailbox.parts[-1]
+        label = Text()
+        if not mailbox.selectable:
+            label.append(safe_line(leaf), style="dim italic")
+            return label
+        label.append(safe_line(leaf), style="" if mailbox.subscribed or leaf.upper() == "INBOX" else "dim")
+        role = _ROLE_NAMES.get(mailbox.special_use or "")
+        if role and role.casefold() != leaf.casefold():
+            label.append(f" ({role})", style="dim")
+        status = self._status.get(mailbox.raw_name)
+        if status is not None:
+            if status.unseen:
+                label.append(f" {status.unseen}", style="bold")
+                label.append(f"/{status.messages}", style="dim")
+            else:
+                label.append(f" {status.messages}", style="dim")
+        return label

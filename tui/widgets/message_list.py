@@ -1,0 +1,270 @@
+"""A virtualized message list on Textual's Line API.
+
+It holds one row per UID (newest first) but renders only the rows on screen and
+asks for envelopes only around the viewport; a DataTable or ListView holding
+50,000 widgets or rows takes seconds to load (ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..models import Envelope
+from ..safe_text import safe_line
+from ..timefmt import compact_date, human_size, now
+
+FLAGS_WIDTH = 4
+DATE_WIDTH = 10
+FROM_WIDTH = 22
+SIZE_WIDTH = 6
+PREFETCH_SCREENS = 1  # also fetch one screenful above and below the viewport
+
+
+class MessageList(ScrollView, can_focus=True):
+    """Rows are UIDs, newest first; `envelopes` fills in as the worker answers."""
+
+    BINDINGS = [
+        Binding("down,j", "cursor_down", "Down", show=False, id="list.down"),
+        Binding("up,k", "cursor_up", "Up", show=False, id="list.up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="list.page_down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="list.page_up"),
+        Binding("home,g", "first", "First", show=False, id="list.first"),
+        Binding("end,G", "last", "Last", show=False, id="list.last"),
+        Binding("enter", "open", "Open", id="list.open"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "message-list--cursor",
+        "message-list--unread",
+        "message-list--flagged",
+        "message-list--deleted",
+        "message-list--loading",
+        "message-list--flags",
+    }
+
+    DEFAULT_CSS = """
+    MessageList {
+        background: $surface;
+    }
+    MessageList > .message-list--cursor { background: $boost; }
+    MessageList:focus > .message-list--cursor { background: $accent 40%; text-style: bold; }
+    MessageList > .message-list--unread { text-style: bold; }
+    MessageList > .message-list--flagged { color: $warning; }
+    MessageList > .message-list--deleted { text-style: strike dim; }
+    MessageList > .message-list--loading { color: $text-muted; }
+    MessageList > .message-list--flags { color: $accent; }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+
+    class Opened(Message):
+        """The user pressed Enter on a row."""
+
+        def __init__(self, uid: int) -> None:
+            super().__init__()
+            self.uid = uid
+
+    class RowsWanted(Message):
+        """Rows on (or near) the screen have no envelope yet."""
+
+        def __init__(self, uids: tuple[int, ...]) -> None:
+            super().__init__()
+            self.uids = uids
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.uids: list[int] = []  # display order: newest first
+        self.envelopes: dict[int, Envelope] = {}
+        self._asked: set[int] = set()
+        self._lines: dict[tuple, Strip] = {}
+        self._today = now()
+
+    # -- data --------------------------------------------------------------
+
+    def show_mailbox(self, uids_ascending: tuple[int, ...]) -> None:
+        self.uids = list(reversed(uids_ascending))
+        self.envelopes = {}
+        self._asked = set()
+        self._lines.clear()
+        self._today = now()
+        self.virtual_size = Size(self.size.width, len(self.uids))
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.cursor = 0
+        self._want_visible_rows()
+        self.refresh()
+
+    def add_envelopes(self, envelopes: tuple[Envelope, ...]) -> None:
+        for envelope in envelopes:
+            self.envelopes[envelope.uid] = envelope
+        self._lines.clear()
+        self.refresh()
+
+    def update_flags(self, uid: int, flags: frozenset[str]) -> None:
+        envelope = self.envelopes.get(uid)
+        if envelope is not None:
+            from dataclasses import replace
+
+            self.envelopes[uid] = replace(envelope, flags=flags)
+            self._lines.clear()
+            self.refresh()
+
+    @property
+    def current_uid(self) -> int | None:
+        if 0 <= self.cursor < len(self.uids):
+            return self.uids[self.cursor]
+        return None
+
+    @property
+    def loaded_count(self) -> int:
+        return len(self.envelopes)
+
+    # -- rendering ---------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        row = self.scroll_offset.y + y
+        width = self.size.width
+        if row >= len(self.uids):
+            return Strip.blank(width, self.rich_style)
+        uid = self.uids[row]
+        envelope = self.envelopes.get(uid)
+        key = (uid, width, row == self.cursor, self.has_focus, envelope)
+        strip = self._lines.get(key)
+        if strip is None:
+            strip = self._render_row(envelope, width, row == self.cursor)
+            if len(self._lines) > 4000:
+                self._lines.clear()
+            self._lines[key] = strip
+        return strip
+
+    def _render_row(self, envelope: Envelope | None, width: int, is_cursor: bool) -> Strip:
+        base = self.rich_style
+        if envelope is None:
+            text = set_cell_size("    …", width)
+            style = base + self.get_component_rich_style("message-list--loading", partial=True)
+            segments = [Segment(text, style)]
+        else:
+            style = base
+            if not envelope.seen:
+                style += self.get_component_rich_style("message-list--unread", partial=True)
+            if envelope.flagged:
+                style += self.get_component_rich_style("message-list--flagged", partial=True)
+            if envelope.deleted:
+                style += self.get_component_rich_style("message-list--deleted", partial=True)
+            flag_style = style + self.get_component_rich_style("message-list--flags", partial=True)
+            subject_width = max(0, width - FLAGS_WIDTH - DATE_WIDTH - FROM_WIDTH - SIZE_WIDTH - 4)
+            sender = safe_line(envelope.sender.display(), 200) if envelope.sender else ""
+            segments = [
+                Segment(_flag_column(envelope), flag_style),
+                Segment(" " + _fit(compact_date(envelope.date, self._today), DATE_WIDTH), style),
+                Segment(" " + _fit(sender, FROM_WIDTH), style),
+                Segment(" " + _fit(safe_line(envelope.subject, 500) or "(no subject)", subject_width), style),
+                Segment(" " + human_size(envelope.size).rjust(SIZE_WIDTH - 1), style),
+            ]
+            used = sum(cell_len(s.text) for s in segments)
+            if used < width:
+                segments.append(Segment(" " * (width - used), style))
+        if is_cursor:
+            cursor_style = self.get_component_rich_style("message-list--cursor", partial=True)
+            segments = [Segment(s.text, (s.style or Style()) + cursor_style) for s in segments]
+        return Strip(segments).crop(0, width)
+
+    # -- movement ----------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        if self.uids:
+            clamped = max(0, min(new, len(self.uids) - 1))
+            if clamped != new:
+                self.cursor = clamped
+                return
+        self._scroll_cursor_into_view()
+        self.refresh()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._want_visible_rows()
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.uids))
+        self._lines.clear()
+        self._want_visible_rows()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def _scroll_cursor_into_view(self) -> None:
+        height = self.size.height or 1
+        top = round(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def _want_visible_rows(self) -> None:
+        height = max(self.size.height, 1)
+        top = round(self.scroll_y)
+        start = max(0, top - height * PREFETCH_SCREENS)
+        end = min(len(self.uids), top + height * (1 + PREFETCH_SCREENS))
+        missing = tuple(
+            uid for uid in self.uids[start:end] if uid not in self.envelopes and uid not in self._asked
+        )
+        if missing:
+            self._asked.update(missing)
+            self.post_message(self.RowsWanted(missing))
+
+    def action_cursor_down(self) -> None:
+        self.cursor += 1
+
+    def action_cursor_up(self) -> None:
+        self.cursor = max(0, self.cursor - 1)
+
+    def action_page_down(self) -> None:
+        self.cursor = min(len(self.uids) - 1, self.cursor + max(1, self.size.height - 1))
+
+    def action_page_up(self) -> None:
+        self.cursor = max(0, self.cursor - max(1, self.size.height - 1))
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = max(0, len(self.uids) - 1)
+
+    def action_open(self) -> None:
+        uid = self.current_uid
+        if uid is not None:
+            self.post_message(self.Opened(uid))
+
+    def on_click(self, event: events.Click) -> None:
+        row = round(self.scroll_y) + event.y
+        if 0 <= row < len(self.uids):
+            self.cursor = row
+            if event.chain >= 2:
+                self.action_open()
+
+
+def _flag_column(envelope: Envelope) -> str:
+    return (
+        ("N" if not envelope.seen else " ")
+        + ("!" if envelope.flagged else " ")
+        + ("D" if envelope.deleted else "r" if envelope.answered else " ")
+        + ("@" if envelope.has_attachment else " ")
+    )
+
+
+def _fit(text: str, width: int) -> str:
+    """Pad or cut to exactly `width` cells (CJK characters are two cells wide)."""
+    if cell_len(text) > width and width > 1:
+        return set_cell_size(text, width - 1) + "…"
+    return set_cell_size(text, width)
