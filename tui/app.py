@@ -53,6 +53,8 @@ class ImapResult(Message):
 class MailApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tui-mail"
+    # The screen gets -narrow below 100 columns: app.tcss gives the list and viewer the room.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -229,6 +231,7 @@ class MailApp(App[None]):
         mark_seen = not self.selected.read_only and not (envelope and envelope.seen)
         viewer = self.query_one(MessageView)
         viewer.display = True
+        self.refresh_bindings()
         viewer.show_loading(ref)
         self._message_request = self.submit(FetchMessage(ref, mark_seen=mark_seen)).id
         self.query_one(BodyView).focus()
@@ -238,10 +241,16 @@ class MailApp(App[None]):
         if viewer.display:
             viewer.display = False
             viewer.ref = None
+            self.refresh_bindings()
             self.query_one(MessageList).focus()
 
     def action_close_viewer(self) -> None:
         self.close_viewer()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_viewer":
+            return self.query_one(MessageView).display
+        return True
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -20,7 +20,7 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        table = Table(box=None, show_header=True, header_style="bold", expand=False, padding=(0, 2, 0, 0))
+        table = Table(box=None, show_header=True, header_style="bold", expand=True, padding=(0, 2, 0, 0))
         table.add_column("where", style="dim")
         table.add_column("keys", style="bold")
         table.add_column("what")

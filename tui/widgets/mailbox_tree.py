@@ -80,7 +80,8 @@ class MailboxTree(Tree[Mailbox | None]):
     def select_mailbox_node(self, raw_name: bytes) -> None:
         node = self._mailbox_nodes.get(raw_name)
         if node is not None:
-            self.move_cursor(node)
+            # The tree lays out its lines on the next refresh; move once they exist.
+            self.call_after_refresh(self.move_cursor, node)
 
     def _label(self, mailbox: Mailbox) -> Text:
         leaf = mailbox.parts[-1]

@@ -24,7 +24,6 @@ from ..timefmt import compact_date, human_size, now
 
 FLAGS_WIDTH = 4
 DATE_WIDTH = 10
-FROM_WIDTH = 22
 SIZE_WIDTH = 6
 PREFETCH_SCREENS = 1  # also fetch one screenful above and below the viewport
 
@@ -54,9 +53,18 @@ class MessageList(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     MessageList {
         background: $surface;
+        overflow-x: hidden;
     }
-    MessageList > .message-list--cursor { background: $boost; }
-    MessageList:focus > .message-list--cursor { background: $accent 40%; text-style: bold; }
+    MessageList > .message-list--cursor {
+        color: $block-cursor-blurred-foreground;
+        background: $block-cursor-blurred-background;
+        text-style: $block-cursor-blurred-text-style;
+    }
+    MessageList:focus > .message-list--cursor {
+        color: $block-cursor-foreground;
+        background: $block-cursor-background;
+        text-style: $block-cursor-text-style;
+    }
     MessageList > .message-list--unread { text-style: bold; }
     MessageList > .message-list--flagged { color: $warning; }
     MessageList > .message-list--deleted { text-style: strike dim; }
@@ -96,7 +104,7 @@ class MessageList(ScrollView, can_focus=True):
         self._asked = set()
         self._lines.clear()
         self._today = now()
-        self.virtual_size = Size(self.size.width, len(self.uids))
+        self.virtual_size = Size(self._row_width, len(self.uids))
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.cursor = 0
         self._want_visible_rows()
@@ -124,6 +132,11 @@ class MessageList(ScrollView, can_focus=True):
         return None
 
     @property
+    def _row_width(self) -> int:
+        # Without the vertical scrollbar's column: a row that wide would be cut off.
+        return self.scrollable_content_region.width
+
+    @property
     def loaded_count(self) -> int:
         return len(self.envelopes)
 
@@ -131,7 +144,7 @@ class MessageList(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         row = self.scroll_offset.y + y
-        width = self.size.width
+        width = self._row_width
         if row >= len(self.uids):
             return Strip.blank(width, self.rich_style)
         uid = self.uids[row]
@@ -160,12 +173,14 @@ class MessageList(ScrollView, can_focus=True):
             if envelope.deleted:
                 style += self.get_component_rich_style("message-list--deleted", partial=True)
             flag_style = style + self.get_component_rich_style("message-list--flags", partial=True)
-            subject_width = max(0, width - FLAGS_WIDTH - DATE_WIDTH - FROM_WIDTH - SIZE_WIDTH - 4)
+            # The sender column gives way first on narrow terminals: the subject says more.
+            from_width = max(10, min(22, width // 4))
+            subject_width = max(0, width - FLAGS_WIDTH - DATE_WIDTH - from_width - SIZE_WIDTH - 3)
             sender = safe_line(envelope.sender.display(), 200) if envelope.sender else ""
             segments = [
                 Segment(_flag_column(envelope), flag_style),
                 Segment(" " + _fit(compact_date(envelope.date, self._today), DATE_WIDTH), style),
-                Segment(" " + _fit(sender, FROM_WIDTH), style),
+                Segment(" " + _fit(sender, from_width), style),
                 Segment(" " + _fit(safe_line(envelope.subject, 500) or "(no subject)", subject_width), style),
                 Segment(" " + human_size(envelope.size).rjust(SIZE_WIDTH - 1), style),
             ]
@@ -173,7 +188,7 @@ class MessageList(ScrollView, can_focus=True):
             if used < width:
                 segments.append(Segment(" " * (width - used), style))
         if is_cursor:
-            cursor_style = self.get_component_rich_style("message-list--cursor", partial=True)
+            cursor_style = self.get_component_rich_style("message-list--cursor")
             segments = [Segment(s.text, (s.style or Style()) + cursor_style) for s in segments]
         return Strip(segments).crop(0, width)
 
@@ -193,7 +208,7 @@ class MessageList(ScrollView, can_focus=True):
         self._want_visible_rows()
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.uids))
+        self.virtual_size = Size(self._row_width, len(self.uids))
         self._lines.clear()
         self._want_visible_rows()
 

@@ -1,0 +1,47 @@
+"""Shared steps that bring the app to a known screen (snapshot tests and screenshots)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.pilot import Pilot
+
+from tui.app import MailApp
+from tui.widgets.mailbox_tree import MailboxTree
+from tui.widgets.message_list import MessageList
+from tui.widgets.message_view import MessageView
+
+ATTACHMENT_SUBJECT = "Unterlagen für März"
+
+
+async def wait_for(predicate, timeout: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("the app did not reach the expected state in time")
+        await asyncio.sleep(0.02)
+
+
+async def fully_loaded(pilot: Pilot) -> None:
+    """Every row and every mailbox count is in: nothing left to change the screen."""
+    app: MailApp = pilot.app
+    listing = app.query_one(MessageList)
+    tree = app.query_one(MailboxTree)
+    selectable = lambda: [m for m in app.mailboxes if m.selectable]  # noqa: E731
+    await wait_for(lambda: app.selected is not None and listing.loaded_count == len(listing.uids))
+    await wait_for(lambda: selectable() and all(tree.status_of(m.raw_name) for m in selectable()))
+    await pilot.pause()
+
+
+async def open_attachment_message(pilot: Pilot) -> None:
+    await fully_loaded(pilot)
+    app: MailApp = pilot.app
+    listing = app.query_one(MessageList)
+    row = next(i for i, uid in enumerate(listing.uids) if listing.envelopes[uid].subject.startswith(ATTACHMENT_SUBJECT))
+    for _ in range(row):
+        await pilot.press("j")
+    await pilot.press("enter")
+    viewer = app.query_one(MessageView)
+    await wait_for(lambda: viewer.parsed is not None)
+    await pilot.pause()
