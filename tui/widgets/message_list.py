@@ -7,6 +7,8 @@ asks for envelopes only around the viewport; a DataTable or ListView holding
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
@@ -119,8 +121,6 @@ class MessageList(ScrollView, can_focus=True):
     def update_flags(self, uid: int, flags: frozenset[str]) -> None:
         envelope = self.envelopes.get(uid)
         if envelope is not None:
-            from dataclasses import replace
-
             self.envelopes[uid] = replace(envelope, flags=flags)
             self._lines.clear()
             self.refresh()
@@ -149,7 +149,8 @@ class MessageList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         uid = self.uids[row]
         envelope = self.envelopes.get(uid)
-        key = (uid, width, row == self.cursor, self.has_focus, envelope)
+        # Any change to envelopes clears the cache, so the key needs no envelope in it.
+        key = (uid, width, row == self.cursor, self.has_focus)
         strip = self._lines.get(key)
         if strip is None:
             strip = self._render_row(envelope, width, row == self.cursor)
