@@ -200,3 +200,17 @@ async def test_help_screen_and_quit(pymap_demo):
         await pilot.press("q")
         await pilot.pause()
     assert not app.is_running
+
+
+async def test_password_prompt_when_no_source_gives_one(pymap_demo):
+    from textual.widgets import Input
+
+    app = MailApp(pymap_demo.account, None, read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "PasswordScreen"
+        field = app.screen.query_one(Input)
+        assert field.password  # masked
+        await pilot.press(*pymap_demo.password, "enter")
+        listing = await loaded(app)
+        assert app.connected and len(listing.uids) > 0
