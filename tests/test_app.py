@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 
 from harness import raw_client
+from scenarios import wait_for
 from tui.app import MailApp
 from tui.widgets.mailbox_tree import MailboxTree
 from tui.widgets.message_list import MessageList
@@ -15,18 +15,9 @@ from tui.widgets.message_view import BodyView, MessageView, PartTree
 HOSTILE_SUBJECT_START = "[@click=app.quit]Free prize[/]"
 
 
-async def wait_until(predicate, timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
 async def loaded(app: MailApp) -> MessageList:
     listing = app.query_one(MessageList)
-    await wait_until(lambda: app.selected is not None and listing.loaded_count >= min(20, len(listing.uids)))
+    await wait_for(lambda: app.selected is not None and listing.loaded_count >= min(20, len(listing.uids)))
     return listing
 
 
@@ -84,7 +75,7 @@ async def test_hostile_subject_is_inert_and_app_survives(pymap_demo):
         listing.cursor = row
         await pilot.press("enter")
         viewer = app.query_one(MessageView)
-        await wait_until(lambda: viewer.parsed is not None)
+        await wait_for(lambda: viewer.parsed is not None)
         await pilot.pause()
         headers = str(app.query_one("#headers").render())
         assert HOSTILE_SUBJECT_START in headers
@@ -107,9 +98,9 @@ async def test_keys_move_open_and_mark_seen_on_the_server(dovecot_demo):
         await pilot.press("enter")
         viewer = app.query_one(MessageView)
         assert viewer.display
-        await wait_until(lambda: viewer.parsed is not None)
+        await wait_for(lambda: viewer.parsed is not None)
         assert viewer.parsed.subject == listing.envelopes[uid].subject
-        await wait_until(lambda: listing.envelopes[uid].seen)
+        await wait_for(lambda: listing.envelopes[uid].seen)
         check = raw_client(dovecot_demo.account, dovecot_demo.password)
         check.select_folder(b"INBOX", readonly=True)
         assert b"\\Seen" in check.get_flags([uid])[uid]
@@ -129,7 +120,7 @@ async def test_read_only_opening_leaves_seen_alone(dovecot_demo):
         uid = listing.current_uid
         await pilot.press("enter")
         viewer = app.query_one(MessageView)
-        await wait_until(lambda: viewer.parsed is not None)
+        await wait_for(lambda: viewer.parsed is not None)
         assert "read-only" in status_text(app)
     check = raw_client(dovecot_demo.account, dovecot_demo.password)
     check.select_folder(b"INBOX", readonly=True)
@@ -153,7 +144,7 @@ async def test_walk_the_tree_and_open_a_nested_mailbox(pymap_demo):
             raise AssertionError("Projects/Alpha/Specs not reachable with j")
         await pilot.press("enter")
         listing = app.query_one(MessageList)
-        await wait_until(lambda: app.selected is not None and app.selected.raw_name == b"Projects/Alpha/Specs")
+        await wait_for(lambda: app.selected is not None and app.selected.raw_name == b"Projects/Alpha/Specs")
         check = raw_client(pymap_demo.account, pymap_demo.password)
         expected = check.folder_status(b"Projects/Alpha/Specs", [b"MESSAGES"])[b"MESSAGES"]
         check.logout()
@@ -165,12 +156,12 @@ async def test_part_tree_switches_what_the_body_shows(pymap_demo):
     app = MailApp(pymap_demo.account, pymap_demo.password, read_only=True)
     async with app.run_test(size=(120, 40)) as pilot:
         listing = await loaded(app)
-        await wait_until(lambda: listing.loaded_count == len(listing.uids))
+        await wait_for(lambda: listing.loaded_count == len(listing.uids))
         row = next(i for i, uid in enumerate(listing.uids) if listing.envelopes[uid].has_attachment)
         listing.cursor = row
         await pilot.press("enter")
         viewer = app.query_one(MessageView)
-        await wait_until(lambda: viewer.parsed is not None)
+        await wait_for(lambda: viewer.parsed is not None)
         body = app.query_one(BodyView)
         first_text = body.text
         parts = app.query_one(PartTree)
@@ -179,14 +170,14 @@ async def test_part_tree_switches_what_the_body_shows(pymap_demo):
         csv_node = next(line.node for line in parts._tree_lines
                         if line.node.data is not None and line.node.data.content_type == "text/csv")
         parts.move_cursor(csv_node)
-        await wait_until(lambda: body.text != first_text)
+        await wait_for(lambda: body.text != first_text)
         # What the server holds for that part, decoded by the email package on its own.
         message = email.message_from_bytes(viewer.raw, policy=email.policy.default)
         csv_part = next(p for p in message.walk() if p.get_content_type() == "text/csv")
         expected_first_line = csv_part.get_content().splitlines()[0]
         assert body.text.splitlines()[0] == expected_first_line
         parts.move_cursor(parts.root)
-        await wait_until(lambda: body.text == first_text)
+        await wait_for(lambda: body.text == first_text)
 
 
 async def test_help_screen_and_quit(pymap_demo):
