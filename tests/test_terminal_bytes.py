@@ -1,0 +1,70 @@
+"""End to end in a real terminal: `tui-mail --demo` under tmux, scanning the bytes it writes.
+
+A widget can hold inert text and still leak: this checks what actually reaches the
+terminal when the hostile demo message is listed and opened.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tui.demo_data import MARKUP_SUBJECT
+
+HOSTILE_PAYLOADS = [b"]52;", b"ZXZpbA==", b"]0;pwned", b"pwned title"]
+
+
+@pytest.fixture
+def tmux(tmp_path):
+    if shutil.which("tmux") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("tmux is not installed (apt-get install tmux)")
+        pytest.skip("tmux is not installed")
+    socket = str(tmp_path / "tmux.sock")
+
+    def run(*args: str) -> str:
+        return subprocess.run(["tmux", "-S", socket, *args], capture_output=True, text=True, check=True).stdout
+
+    yield run
+    subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True)
+
+
+def wait_for_screen(tmux, text: str, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = tmux("capture-pane", "-p", "-t", "demo")
+        if text in screen:
+            return screen
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} never appeared; screen was:\n{screen}")
+
+
+def test_hostile_message_reaches_the_terminal_as_plain_text(tmux, tmp_path):
+    raw_log = tmp_path / "pane.bytes"
+    executable = Path(sys.executable).parent / "tui-mail"
+    command = f"{executable} --demo" if executable.exists() else f"{sys.executable} -m tui --demo"
+    tmux("new-session", "-d", "-s", "demo", "-x", "120", "-y", "40", f"env -u COLUMNS -u LINES XDG_STATE_HOME={tmp_path} {command}; sleep 30")
+    tmux("resize-window", "-t", "demo", "-x", "120", "-y", "40")  # -x/-y alone lose to default-size
+    tmux("pipe-pane", "-t", "demo", "-o", f"cat > {raw_log}")
+    visible = MARKUP_SUBJECT.split("\x1b")[0].strip()  # "[@click=app.quit]Free prize[/]"
+    screen = wait_for_screen(tmux, visible)
+    assert "INBOX" in screen
+    # The hostile message is the newest, on the first row: open it.
+    tmux("send-keys", "-t", "demo", "Enter")
+    screen = wait_for_screen(tmux, "Subject: " + visible)
+    assert "[link=https://evil.example.com]claim here[/link]" in screen  # body markup shown literally
+    tmux("send-keys", "-t", "demo", "q")
+    time.sleep(1.0)
+    written = raw_log.read_bytes()
+    assert b"Free prize" in written
+    for payload in HOSTILE_PAYLOADS:
+        assert payload not in written, f"{payload!r} reached the terminal"
+    # The app quit on q (and not earlier through a live [@click=app.quit]).
+    assert "Free prize" not in tmux("capture-pane", "-p", "-t", "demo")
