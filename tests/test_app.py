@@ -205,3 +205,23 @@ async def test_password_prompt_when_no_source_gives_one(pymap_demo):
         await pilot.press(*pymap_demo.password, "enter")
         listing = await loaded(app)
         assert app.connected and len(listing.uids) > 0
+
+
+async def test_command_palette_runs_actions(pymap_demo):
+    app = MailApp(pymap_demo.account, pymap_demo.password, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await loaded(app)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Last message")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(lambda: listing.cursor == len(listing.uids) - 1)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Open message")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        viewer = app.query_one(MessageView)
+        await wait_for(lambda: viewer.parsed is not None)
+        assert viewer.ref.uid == listing.uids[-1]

@@ -264,12 +264,18 @@ class MailApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Help: keys", "Show every key binding", self.action_help)
-        yield SystemCommand("Open message", "Open the message under the cursor", self.action_open_message)
-        yield SystemCommand("Close message", "Close the message viewer", self.action_close_viewer)
+        listing = self.query_one(MessageList)
+        yield SystemCommand("Help: keys", "Show every key binding (?)", self.action_help)
+        yield SystemCommand("Open message", "Open the message under the cursor (Enter)", self.action_open_message)
+        yield SystemCommand("Close message", "Close the message viewer (Esc)", self.action_close_viewer)
+        yield SystemCommand("Next message", "Move down the list (j)", listing.action_cursor_down)
+        yield SystemCommand("Previous message", "Move up the list (k)", listing.action_cursor_up)
+        yield SystemCommand("First message", "Jump to the newest message (g)", listing.action_first)
+        yield SystemCommand("Last message", "Jump to the oldest message (G)", listing.action_last)
         yield SystemCommand("Focus mailboxes", "Move to the mailbox tree", lambda: self.action_focus_pane("#mailboxes"))
         yield SystemCommand("Focus messages", "Move to the message list", lambda: self.action_focus_pane("#messages"))
-        yield SystemCommand("Quit", "Quit tui-mail", self.action_quit)
+        yield SystemCommand("Next pane", "Move to the next pane (Tab)", self.action_focus_next)
+        yield SystemCommand("Previous pane", "Move to the previous pane (Shift+Tab)", self.action_focus_previous)
 
     # -- status line -----------------------------------------------------
 
