@@ -10,6 +10,8 @@ PURE_MODULES = [
     "tui.secrets",
     "tui.models",
     "tui.mime",
+    "tui.mime_decode",
+    "tui.html_text",
     "tui.safe_text",
     "tui.timefmt",
     "tui.demo_data",

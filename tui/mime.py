@@ -1,4 +1,4 @@
-"""Message parsing for display: part tree, text extraction, HTML -> text.
+"""Message parsing for display: part tree, body choice, text of each part.
 
 Built on the stdlib `email` package with `policy.default`.  The package raises on hostile
 input (RecursionError on deep nesting, LookupError on unknown charsets, KeyError,
@@ -14,12 +14,14 @@ names the same part: the root (the whole message) is "", the children of a multi
 are "1", "2", ..., a single-part message's body is "1", and the parts of an attached
 message/rfc822 at "2" are "2.1", "2.2", ... (its own multipart gets no number).
 
+Charset and header decoding live in `tui.mime_decode`, HTML -> text in `tui.html_text`
+(`html_to_text` is re-exported here).
+
 Pure module: no Textual or Rich imports.
 """
 
 from __future__ import annotations
 
-import codecs
 import email
 import functools
 import re
@@ -27,10 +29,16 @@ from dataclasses import dataclass
 from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser
-from html import unescape
-from html.parser import HTMLParser
 from typing import NamedTuple
 
+from tui.html_text import html_to_text
+from tui.mime_decode import (
+    decode_filename,
+    decode_header_value,
+    decode_text,
+    guess_decode,
+    header_text,
+)
 from tui.models import MimePart
 
 __all__ = ["ParsedMessage", "parse_message", "part_text", "part_tree", "html_to_text"]
@@ -42,29 +50,11 @@ BINARY_NOTE = "binary part; saving comes later"
 # handler) already uses part of Python's ~1000-frame budget.  No real mail nests
 # anywhere near this deep.
 _HARD_MAX_DEPTH = 100
-# Header values longer than this are cut before RFC 2047 decoding: the header value
-# parser is pure Python and a megabyte-long Subject is an attack, not a subject.
-_MAX_HEADER_CHARS = 16_384
 
 # message/* types that encapsulate a whole message whose parts IMAP numbers.  Other
 # message/* types (delivery-status, disposition-notification, external-body, partial)
 # are leaves whose content is shown as text.
 _ENCAPSULATED = frozenset({"message/rfc822", "message/global"})
-
-# Labels that mail software gets wrong in practice, mapped the way browsers map them
-# (WHATWG Encoding Standard): "iso-8859-1" mail is nearly always windows-1252, and its
-# 0x80-0x9f bytes (curly quotes, dashes) would otherwise become C1 control characters.
-_CHARSET_ALIASES = {
-    **dict.fromkeys(("iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1"), "cp1252"),
-    **dict.fromkeys(("gb2312", "gbk", "x-gbk", "gb_2312-80"), "gb18030"),
-    **dict.fromkeys(("iso-8859-11", "tis-620", "windows-874"), "cp874"),
-    **dict.fromkeys(("ks_c_5601-1987", "euc-kr"), "cp949"),
-    **dict.fromkeys(("shift_jis", "x-sjis"), "cp932"),
-    "iso-8859-9": "cp1254", "big5": "big5hkscs", "iso-8859-8-i": "iso-8859-8",
-    "iso-8859-6-i": "iso-8859-6", "unicode-1-1-utf-7": "utf-7",
-}  # fmt: skip
-# Labels that say nothing useful about the bytes: guess UTF-8, then windows-1252.
-_NO_CHARSET = frozenset({"", "us-ascii", "ascii", "unknown-8bit", "x-unknown-8bit", "8bit"})
 
 
 @dataclass(frozen=True)
@@ -124,7 +114,7 @@ def _meta(part: Message) -> _Meta:
         disposition = ""
     charset = ct_params.get("charset", "").strip().strip("\"'").strip().lower() or None
     name = cd_params.get("filename") or ct_params.get("name") or _raw_filename(part)
-    meta = _Meta(ctype, charset, _filename(name), disposition)
+    meta = _Meta(ctype, charset, decode_filename(name), disposition)
     part.__dict__["_tui_meta"] = meta
     return meta
 
@@ -154,40 +144,6 @@ def _charset(part: Message) -> str | None:
     return _meta(part).charset
 
 
-def _decode_header_value(raw: str) -> str:
-    """RFC 2047-decode one raw header value for display, as unstructured text.
-
-    Unstructured on purpose, also for address headers: the address parser drops what it
-    cannot parse ("bad@@x" becomes "<>"); for display we want what the sender wrote.
-    """
-    raw = re.sub(r"[\r\n]", "", raw[:_MAX_HEADER_CHARS])
-    try:
-        return str(policy.default.header_factory("x-display", raw)).strip()
-    except Exception:
-        # Surrogate escapes stand for the raw 8-bit bytes: get those back.
-        data = raw.encode("utf-8", "surrogateescape")
-        return data.decode("utf-8", "replace").strip()
-
-
-def _header(msg: Message, name: str, *, join: bool = False) -> str:
-    try:
-        raws = [v for k, v in msg.raw_items() if isinstance(k, str) and k.lower() == name]
-    except Exception:
-        return ""
-    values = [_decode_header_value(v) for v in raws if isinstance(v, str)]
-    if join:
-        return ", ".join(v for v in values if v)
-    return values[0] if values else ""
-
-
-def _filename(name: str | None) -> str | None:
-    if not name:
-        return None
-    if "=?" in name:  # Outlook puts RFC 2047 words inside quotes, against the RFCs
-        name = _decode_header_value(name)
-    return name.strip() or None
-
-
 def _payload_bytes(part: Message) -> bytes:
     """The transfer-decoded payload of a leaf part (never None, never raises)."""
     try:
@@ -215,36 +171,12 @@ def _sub_messages(part: Message) -> list[Message] | None:
     return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else None
 
 
-# --- decoding ---------------------------------------------------------------------
-
-
-def _guess_decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", "replace")
-
-
-def _decode(data: bytes, charset: str | None) -> tuple[str, str]:
-    """Decode text bytes with a declared charset: (text, note).  Never raises."""
-    label = (charset or "").strip().lower()
-    if label in _NO_CHARSET:
-        return _guess_decode(data), ""
-    name = _CHARSET_ALIASES.get(label, label)
-    try:
-        info = codecs.lookup(name)
-        # "base64", "zlib", "rot13"... are codecs but not text encodings.
-        if not getattr(info, "_is_text_encoding", True):
-            raise LookupError(name)
-        return data.decode(info.name, "replace"), ""
-    except Exception:  # LookupError, and codecs like idna that ignore errors="replace"
-        note = f"unknown charset {label!r}; shown as UTF-8 or Windows-1252"
-        return _guess_decode(data), note
+# --- the text of a leaf -----------------------------------------------------------
 
 
 def _text_of(part: Message) -> tuple[str, str]:
     """A text/* leaf as text, with "\n" line ends: (text, note)."""
-    text, note = _decode(_payload_bytes(part), _charset(part))
+    text, note = decode_text(_payload_bytes(part), _charset(part))
     text = text.replace("\r\n", "\n")
     if _ctype(part) == "text/html":
         text = html_to_text(text)
@@ -259,7 +191,7 @@ def _message_leaf_text(part: Message) -> str:
     except Exception:
         payload = None
     if not isinstance(payload, list):
-        return _decode(_payload_bytes(part), _charset(part))[0]
+        return decode_text(_payload_bytes(part), _charset(part))[0]
     blocks = []
     for block in payload:
         if not isinstance(block, Message):
@@ -268,8 +200,8 @@ def _message_leaf_text(part: Message) -> str:
             items = list(block.raw_items())
         except Exception:
             items = []
-        lines = [f"{k}: {_decode_header_value(v)}" for k, v in items if isinstance(v, str)]
-        body = _decode(_payload_bytes(block), None)[0].strip("\n")
+        lines = [f"{k}: {decode_header_value(v)}" for k, v in items if isinstance(v, str)]
+        body = decode_text(_payload_bytes(block), None)[0].strip("\n")
         if body:
             lines.append(body)
         blocks.append("\n".join(lines))
@@ -363,7 +295,7 @@ class _Walk:
         if ctype.startswith("multipart/"):
             note = "multipart without usable parts (boundary missing?); shown as text"
         elif ctype.startswith("text/"):
-            note = _decode(b"", _charset(part))[1]
+            note = decode_text(b"", _charset(part))[1]
         return len(_payload_bytes(part)), note
 
 
@@ -460,12 +392,12 @@ def _fallback(raw: bytes, note: str) -> ParsedMessage:
     child = MimePart("1", "text/plain", None, None, len(body), 1, note=note)
     ctype = _ctype(msg) if msg is not None else "text/plain"
     root = MimePart("", ctype, None, None, 0, 0, children=(child,), note=note)
-    return _parsed(msg, root, _guess_decode(body), [note])
+    return _parsed(msg, root, guess_decode(body), [note])
 
 
 def _parsed(msg: Message | None, root: MimePart, body: str, notes: list[str]) -> ParsedMessage:
     def get(name: str) -> str:
-        return _header(msg, name, join=name in ("from", "to", "cc")) if msg is not None else ""
+        return header_text(msg, name, join=name in ("from", "to", "cc")) if msg is not None else ""
 
     return ParsedMessage(
         subject=get("subject"),
@@ -514,7 +446,7 @@ def _message_text(msg: Message, max_depth: int, max_parts: int) -> str:
     """An attached message: its main headers, a blank line, then its body."""
     lines = []
     for label, name in (("From", "from"), ("To", "to"), ("Cc", "cc"), ("Date", "date"), ("Subject", "subject")):
-        value = _header(msg, name, join=name in ("from", "to", "cc"))
+        value = header_text(msg, name, join=name in ("from", "to", "cc"))
         if value:
             lines.append(f"{label}: {value}")
     walk = _Walk(max_depth, max_parts)
@@ -561,7 +493,7 @@ def part_text(raw: bytes, path: str, *, max_depth: int = 40, max_parts: int = 20
     msg, walk, note = _analyse(raw, max_depth, max_parts)
     if msg is None or walk is None:
         if path in ("", "1"):
-            return f"({note})\n\n" + _guess_decode(_raw_body(raw))
+            return f"({note})\n\n" + guess_decode(_raw_body(raw))
         return f"({note})"
     try:
         found = walk.by_path.get(path)
@@ -574,207 +506,3 @@ def part_text(raw: bytes, path: str, *, max_depth: int = 40, max_parts: int = 20
         return text
     except Exception as exc:
         return f"(part {path!r} could not be shown: {type(exc).__name__})"
-
-
-# --- HTML -> text -----------------------------------------------------------------
-
-# Elements whose content is never text for a reader.
-_SKIP = frozenset({"script", "style", "title", "template"})
-_BLOCK = frozenset(
-    "address article aside center dd details dialog dir div dl dt fieldset figcaption figure"
-    " footer form header hgroup legend main menu nav section summary tr".split()
-)
-# Blocks that want a blank line around them.
-_PARAGRAPH = frozenset("p h1 h2 h3 h4 h5 h6 ul ol table pre blockquote".split())
-_SPACES = re.compile(r"[ \t\n\r\f]+")
-# A "<" that does not open a complete "<...>" (no "<" inside) is text.  html.parser
-# rescans the rest of the input for every such "<" (quadratic: 24 KB of "<a " took 7 s
-# on Python 3.11); escaping them first keeps it linear.
-_STRAY_LT = re.compile(r"<(?![a-zA-Z/!?][^<>]*>)")
-# Marked sections html.parser does not know raise AssertionError ("<![foo[").
-_BAD_MARKED = re.compile(r"<!\[(?!(?i:cdata\[|if\b|else\b|endif\b|temp\b|ignore\b|include\b|rcdata\b))")
-_TAG = re.compile(r"<[^<>]*>")  # bounded by the next "<": linear
-
-
-def _defuse(html: str) -> str:
-    """Remove comments (with str.find: linear even when unclosed) and stray "<"."""
-    out = []
-    pos = 0
-    while True:
-        start = html.find("<!--", pos)
-        if start < 0:
-            out.append(html[pos:])
-            break
-        out.append(html[pos:start])
-        end = html.find("-->", start + 4)
-        if end < 0:
-            break  # an unclosed comment hides the rest, as in a browser
-        pos = end + 3
-    return _STRAY_LT.sub("&lt;", _BAD_MARKED.sub("&lt;![", "".join(out)))
-
-
-class _HtmlText(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.pending = 0  # line breaks owed before the next text
-        self.at_line_start = True
-        self.skip = 0
-        self.in_head = False
-        self.pre = 0
-        self.quote = 0
-        self.lists: list[int | None] = []  # None for <ul>, the next number for <ol>
-        self.links: list[tuple[str, int]] = []  # (href, index into out) of open <a>
-        self.urls: dict[str, int] = {}
-        self.row_cells = 0
-
-    # output
-    def _break(self, count: int) -> None:
-        self.pending = max(self.pending, count)
-
-    # Indents are capped: 20,000 nested <ul> or <blockquote> must not make the output
-    # quadratic in size.
-    def _newline_text(self) -> str:
-        return "\n" + "> " * min(self.quote, 8)
-
-    def _flush(self) -> None:
-        if self.pending and self.out:
-            self.out.append("\n" * (self.pending - 1) + self._newline_text())
-            self.at_line_start = True
-        elif not self.out and self.quote:  # a quote on the very first line
-            self.out.append(self._newline_text()[1:])
-        self.pending = 0
-
-    def _emit(self, text: str) -> None:
-        if not text:
-            return
-        self._flush()
-        self.out.append(text)
-        self.at_line_start = text.endswith("\n")
-
-    # parser callbacks
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "head":
-            self.in_head = True
-        elif tag == "body":
-            self.in_head = False  # a missing </head> must not hide the whole mail
-        if tag in _SKIP:
-            self.skip += 1
-        if self.skip or self.in_head:
-            return
-        if tag == "br":
-            self._flush()
-            self.out.append(self._newline_text())
-            self.at_line_start = True
-        elif tag in _PARAGRAPH or tag in _BLOCK:
-            self._break(self._gap(tag))
-            if tag == "pre":
-                self.pre += 1
-            elif tag == "blockquote":
-                self.quote += 1
-            elif tag in ("ul", "ol"):
-                self.lists.append(1 if tag == "ol" else None)
-            elif tag == "tr":
-                self.row_cells = 0
-        elif tag == "li":
-            self._break(1)
-            number = self.lists[-1] if self.lists else None
-            indent = "  " * min(max(0, len(self.lists) - 1), 8)
-            if number is None:
-                self._emit(indent + "\u2022 ")
-            else:
-                self.lists[-1] = number + 1
-                self._emit(f"{indent}{number}. ")
-        elif tag in ("td", "th"):
-            if self.row_cells:
-                self._emit("  ")
-            self.row_cells += 1
-        elif tag == "hr":
-            self._break(1)
-            self._emit("-" * 20)
-            self._break(1)
-        elif tag == "img":
-            alt = (dict(attrs).get("alt") or "").strip()
-            if alt:
-                self._emit(f"[{_SPACES.sub(' ', alt)}]")
-        elif tag == "a":
-            self.links.append(((dict(attrs).get("href") or "").strip(), len(self.out)))
-
-    def _gap(self, tag: str) -> int:
-        """Line breaks around a block: a blank line for paragraphs, one inside lists."""
-        if tag not in _PARAGRAPH or (tag in ("ul", "ol") and self.lists):
-            return 1
-        return 2
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "head":
-            self.in_head = False
-        if tag in _SKIP:
-            self.skip = max(0, self.skip - 1)
-            return
-        if self.skip or self.in_head:
-            return
-        if tag in _PARAGRAPH or tag in _BLOCK:
-            if tag == "pre":
-                self.pre = max(0, self.pre - 1)
-            elif tag == "blockquote":
-                self.quote = max(0, self.quote - 1)
-            elif tag in ("ul", "ol") and self.lists:
-                self.lists.pop()
-            self._break(self._gap(tag))
-        elif tag == "li":
-            self._break(1)
-        elif tag == "a" and self.links:
-            href, start = self.links.pop()
-            # Only a short link text can be the URL itself; not joining long ones keeps
-            # thousands of nested <a> linear.
-            pieces = self.out[start:] if len(self.out) - start < 64 else []
-            self._footnote(href, "".join(pieces))
-
-    def _footnote(self, href: str, text: str) -> None:
-        lowered = href.lower()
-        if not href or href.startswith("#") or lowered.startswith(("javascript:", "data:")):
-            return
-        shown = _SPACES.sub(" ", text).strip()
-        if shown in (href, href.removeprefix("mailto:")):
-            return  # the link text already is the address
-        number = self.urls.setdefault(href, len(self.urls) + 1)
-        self._emit(f" [{number}]")
-
-    def handle_data(self, data: str) -> None:
-        if self.skip or self.in_head:
-            return
-        if self.pre:
-            self._emit(data.replace("\n", self._newline_text()))
-            return
-        data = _SPACES.sub(" ", data)
-        if self.at_line_start or self.pending or (self.out and self.out[-1].endswith(" ")):
-            data = data.lstrip(" ")
-        self._emit(data)
-
-    def text(self) -> str:
-        body = "".join(self.out).replace("\xa0", " ")
-        lines = [line.rstrip() for line in body.split("\n")]
-        body = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
-        if self.urls:
-            notes = "\n".join(f"[{n}] {url}" for url, n in self.urls.items())
-            body = f"{body}\n\n{notes}" if body else notes
-        return body
-
-
-def html_to_text(html: str) -> str:
-    """Readable text from HTML, with only the stdlib `html.parser`.  Never raises.
-
-    Drops script/style/head, turns blocks and <br> into line breaks, list items into
-    "• ", link targets into numbered footnotes.  Fetches nothing.
-    """
-    if not isinstance(html, str):
-        html = _as_bytes(html).decode("utf-8", "replace")
-    try:
-        parser = _HtmlText()
-        parser.feed(_defuse(html))
-        parser.close()
-        return parser.text()
-    except Exception:
-        # html.parser still has asserts on malformed markup: strip tags crudely.
-        return _SPACES.sub(" ", unescape(_TAG.sub(" ", html))).strip()
