@@ -225,3 +225,44 @@ async def test_command_palette_runs_actions(pymap_demo):
         viewer = app.query_one(MessageView)
         await wait_for(lambda: viewer.parsed is not None)
         assert viewer.ref.uid == listing.uids[-1]
+
+
+async def test_seen_flag_shows_even_when_the_user_moved_on(dovecot_demo):
+    app = MailApp(dovecot_demo.account, dovecot_demo.password)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await loaded(app)
+        unseen = [uid for uid in listing.uids if uid in listing.envelopes and not listing.envelopes[uid].seen][:2]
+        assert len(unseen) == 2
+        app.open_message(unseen[0])
+        app.open_message(unseen[1])  # before the first answer arrives
+        await wait_for(lambda: all(listing.envelopes[uid].seen for uid in unseen))
+        viewer = app.query_one(MessageView)
+        await wait_for(lambda: viewer.parsed is not None)
+        assert viewer.ref.uid == unseen[1]
+        await pilot.pause()
+
+
+async def test_opened_row_stays_in_sight_when_the_viewer_shrinks_the_list(pymap_demo):
+    app = MailApp(pymap_demo.account, pymap_demo.password, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await loaded(app)
+        for _ in range(30):
+            await pilot.press("j")
+        await pilot.press("enter")
+        await wait_for(lambda: app.query_one(MessageView).parsed is not None)
+        await pilot.pause()
+        top = round(listing.scroll_y)
+        assert top <= listing.cursor < top + listing.size.height
+
+
+async def test_a_mailbox_that_cannot_be_opened_empties_the_list_and_says_why(pymap_demo):
+    from tui.models import Mailbox
+
+    app = MailApp(pymap_demo.account, pymap_demo.password, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await loaded(app)
+        assert listing.uids
+        app.open_mailbox(Mailbox(raw_name=b"Deleted meanwhile", name="Deleted meanwhile", delimiter="/"))
+        await wait_for(lambda: "Cannot open that mailbox" in status_text(app))
+        assert listing.uids == [] and app.selected is None
+        await pilot.pause()

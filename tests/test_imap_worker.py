@@ -187,3 +187,59 @@ def test_unreachable_port_is_clear():
     with WorkerHarness(account, "x") as harness:
         failure = harness.wait(ConnectionFailed)
     assert "refused the connection" in failure.message
+
+
+def test_server_side_read_only_mailbox_opens_read_only_and_keeps_the_connection(dovecot_demo, dovecot):
+    from servers import _maildir_path
+
+    mailbox = fresh_mailbox(dovecot_demo, [make_message(1, subject="Locked")])
+    folder = _maildir_path(dovecot, mailbox.decode())
+    locked = [folder, folder / "cur", folder / "new", folder / "tmp"]
+    for path in locked:
+        path.chmod(0o555)  # Dovecot then answers SELECT with OK [READ-ONLY]
+    try:
+        with WorkerHarness(dovecot_demo.account, dovecot_demo.password) as harness:
+            harness.worker.submit(SelectMailbox(mailbox, read_only=False))
+            selected = harness.wait(MailboxSelected).selected
+            assert selected.read_only
+            assert len(selected.uids) == 1
+            harness.worker.submit(ListMailboxes(with_status=False))
+            assert harness.wait(MailboxesListed).mailboxes  # the connection survived
+            assert not [r for r in harness.seen if isinstance(r, ConnectionFailed)]
+    finally:
+        for path in locked:
+            path.chmod(0o700)
+
+
+def test_failed_select_forgets_the_old_mailbox(demo_target):
+    from tui.imap.contract import RequestFailed
+
+    with WorkerHarness(demo_target.account, demo_target.password, fill_batch=10) as harness:
+        harness.worker.submit(SelectMailbox(b"INBOX", read_only=True))
+        selected = harness.wait(MailboxSelected).selected
+        failed = harness.worker.submit(SelectMailbox(b"No such mailbox here", read_only=True))
+        harness.wait(RequestFailed, lambda r: r.request_id == failed.id)
+        # Nothing is selected now: rows of the old mailbox must not be fetched as junk.
+        harness.worker.submit(FetchEnvelopes(b"INBOX", selected.uidvalidity, selected.uids[:5]))
+        harness.worker.submit(ListMailboxes(with_status=False))
+        harness.wait(MailboxesListed)
+        after = harness.seen[harness.seen.index(next(r for r in harness.seen if r.request_id == failed.id)) :]
+        placeholders = [
+            e for r in after if isinstance(r, EnvelopesFetched) for e in r.envelopes if e.subject.startswith("(")
+        ]
+        assert placeholders == []
+        harness.worker.submit(SelectMailbox(b"INBOX", read_only=True))
+        assert harness.wait(MailboxSelected, lambda r: r.request_id > failed.id).selected.uids == selected.uids
+
+
+def test_fetching_a_vanished_message_says_so(demo_target):
+    from tui.imap.contract import RequestFailed
+
+    mailbox = fresh_mailbox(demo_target, [make_message(1)])
+    with WorkerHarness(demo_target.account, demo_target.password) as harness:
+        harness.worker.submit(SelectMailbox(mailbox))
+        selected = harness.wait(MailboxSelected).selected
+        gone = MessageRef(mailbox, selected.uidvalidity, selected.uids[-1] + 1000)
+        request = harness.worker.submit(FetchMessage(gone, mark_seen=True))
+        failure = harness.wait(RequestFailed, lambda r: r.request_id == request.id)
+    assert "no longer on the server" in failure.message

@@ -84,6 +84,7 @@ class MailApp(App[None]):
         self._select_request = 0
         self._message_request = 0
         self._loaded = 0
+        self._row_requests: dict[int, tuple[int, ...]] = {}  # FetchEnvelopes id -> its UIDs
         self._problem = ""
 
     def compose(self) -> ComposeResult:
@@ -135,9 +136,13 @@ class MailApp(App[None]):
                 self._show_status(f"Connected to {self.account.host}; listing mailboxes…")
                 self.submit(ListMailboxes())
             case ConnectionFailed(message=text):
+                # The worker has stopped: say so everywhere something was waiting on it.
                 self.connected = False
                 self._problem = text
                 self._show_status()
+                viewer = self.query_one(MessageView)
+                if viewer.display and viewer.parsed is None:
+                    viewer.show_error(text)
                 self.notify(safe_line(text), title="Connection", severity="error", timeout=10, markup=False)
             case MailboxesListed(mailboxes=mailboxes):
                 self._handle_mailboxes(mailboxes)
@@ -172,6 +177,7 @@ class MailApp(App[None]):
             return  # the user picked another mailbox meanwhile
         self.selected = result.selected
         self._loaded = 0
+        self._row_requests.clear()
         self.close_viewer()
         self.query_one(MessageList).show_mailbox(result.selected.uids)
         self._show_status()
@@ -181,29 +187,48 @@ class MailApp(App[None]):
         if selected is None or (result.raw_name, result.uidvalidity) != (selected.raw_name, selected.uidvalidity):
             return
         self._loaded = max(self._loaded, result.loaded)
+        self._row_requests.pop(result.request_id, None)
         self.query_one(MessageList).add_envelopes(result.envelopes)
         self._show_status()
 
     def _handle_message(self, result: MessageFetched) -> None:
-        if result.request_id != self._message_request:
-            return
-        viewer = self.query_one(MessageView)
-        viewer.show_message(result.ref, result.raw, result.truncated)
+        selected = self.selected
+        same_mailbox = selected is not None and (result.ref.mailbox, result.ref.uidvalidity) == (
+            selected.raw_name,
+            selected.uidvalidity,
+        )
         if result.flags is not None:
-            self.query_one(MessageList).update_flags(result.ref.uid, result.flags)
-            # The unseen counts changed: ask the server rather than guess.
+            # \Seen was set even if the user has moved on: the list and counts must show it.
+            if same_mailbox:
+                self.query_one(MessageList).update_flags(result.ref.uid, result.flags)
             self.submit(FetchStatus(result.ref.mailbox))
+        if result.request_id == self._message_request:
+            self.query_one(MessageView).show_message(result.ref, result.raw, result.truncated)
 
     def _handle_failure(self, request_id: int, text: str) -> None:
         if request_id == self._message_request:
             self.query_one(MessageView).show_error(f"Cannot show this message: {text}")
+        elif request_id == self._select_request:
+            # The server selected nothing: an old list would invite actions on the wrong mailbox.
+            self.selected = None
+            self.close_viewer()
+            self.query_one(MessageList).show_mailbox(())
+            text = f"Cannot open that mailbox: {text}"
+        elif request_id in self._row_requests:
+            self.query_one(MessageList).forget_requested(self._row_requests.pop(request_id))
         self._problem = text
         self._show_status()
+
+    def _refuse_when_disconnected(self) -> bool:
+        if self.connected:
+            return False
+        self._show_status("Not connected to the server; restart tui-mail to connect again.")
+        return True
 
     # -- user actions ----------------------------------------------------
 
     def open_mailbox(self, mailbox: Mailbox) -> None:
-        if not mailbox.selectable or self.worker is None:
+        if not mailbox.selectable or self.worker is None or self._refuse_when_disconnected():
             return
         self._problem = ""
         self._select_request = self.submit(SelectMailbox(mailbox.raw_name, read_only=self.read_only)).id
@@ -217,14 +242,15 @@ class MailApp(App[None]):
                 self.query_one(MessageList).focus()
 
     def on_message_list_rows_wanted(self, event: MessageList.RowsWanted) -> None:
-        if self.selected is not None and self.worker is not None:
-            self.submit(FetchEnvelopes(self.selected.raw_name, self.selected.uidvalidity, event.uids))
+        if self.selected is not None and self.connected:
+            request = self.submit(FetchEnvelopes(self.selected.raw_name, self.selected.uidvalidity, event.uids))
+            self._row_requests[request.id] = event.uids
 
     def on_message_list_opened(self, event: MessageList.Opened) -> None:
         self.open_message(event.uid)
 
     def open_message(self, uid: int) -> None:
-        if self.selected is None:
+        if self.selected is None or self._refuse_when_disconnected():
             return
         ref = MessageRef(self.selected.raw_name, self.selected.uidvalidity, uid)
         envelope = self.query_one(MessageList).envelopes.get(uid)

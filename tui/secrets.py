@@ -20,12 +20,20 @@ class SecretError(Exception):
 def password_from_command(command: str, account_name: str, timeout: float = 60.0) -> str:
     try:
         result = subprocess.run(
-            command, shell=True, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            command,
+            shell=True,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
         raise SecretError(
             f"The password_command of account {account_name!r} did not finish within {timeout:.0f} s."
         ) from None
+    except OSError as error:
+        raise SecretError(f"The password_command of account {account_name!r} could not run: {error}.") from None
     if result.returncode != 0:
         stderr = result.stderr.strip().splitlines()
         reason = stderr[-1] if stderr else f"exit status {result.returncode}"

@@ -12,7 +12,7 @@ import email.header
 from datetime import datetime, timezone
 
 from imapclient import IMAPClient, imap_utf7
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+from imapclient.exceptions import IMAPClientError, IMAPClientReadOnlyError, ProtocolError
 from imapclient.response_types import Address as ImapAddress
 
 from ..models import SPECIAL_USES, Address, Envelope, Mailbox, MailboxStatus, SelectedMailbox
@@ -40,6 +40,10 @@ _SPECIAL_BY_NAME = {
 
 class UnsafeArgument(ValueError):
     """A value that would break out of its IMAP argument if sent."""
+
+
+class MessageGone(IMAPClientError):
+    """The UID is not (or no longer) in the mailbox."""
 
 
 def check_mailbox_name(raw_name: bytes) -> bytes:
@@ -101,11 +105,20 @@ def _special_use(attributes: frozenset[str], name: str, delimiter: str | None, s
 
 def fetch_status(client: IMAPClient, raw_name: bytes) -> MailboxStatus:
     status = client.folder_status(check_mailbox_name(raw_name), [b"MESSAGES", b"UNSEEN"])
-    return MailboxStatus(raw_name=raw_name, messages=int(status[b"MESSAGES"]), unseen=int(status[b"UNSEEN"]))
+    return MailboxStatus(
+        raw_name=raw_name, messages=int(status.get(b"MESSAGES", 0)), unseen=int(status.get(b"UNSEEN", 0))
+    )
 
 
 def select_mailbox(client: IMAPClient, raw_name: bytes, read_only: bool) -> SelectedMailbox:
-    info = client.select_folder(check_mailbox_name(raw_name), readonly=read_only)
+    check_mailbox_name(raw_name)
+    try:
+        info = client.select_folder(raw_name, readonly=read_only)
+    except IMAPClientReadOnlyError:
+        # The server opened it [READ-ONLY]; imaplib reports that as an abort, but the
+        # connection is fine. EXAMINE gets us the mailbox's data, honestly read-only.
+        info = client.select_folder(raw_name, readonly=True)
+        read_only = True
     exists = int(info.get(b"EXISTS", 0))
     uids = sorted(client.search(["ALL"])) if exists else []
     unseen = len(client.search(["UNSEEN"])) if exists else 0
@@ -131,22 +144,23 @@ def fetch_envelopes(client: IMAPClient, uids: list[int]) -> list[Envelope]:
         return []
     try:
         response = client.fetch(uids, ENVELOPE_ITEMS)
-    except (IMAPClientError, ValueError) as error:
-        if isinstance(error, IMAPClientAbortError):
-            raise
+    except (ProtocolError, ValueError):
+        # Our parser choked on someone's answer: find the one message to blame.
+        # A NO, BAD or dropped connection is not the messages' fault and propagates.
         if len(uids) == 1:
-            return [_placeholder(uids[0])]
+            return [_placeholder(uids[0], "(unreadable message)")]
         half = len(uids) // 2
         return fetch_envelopes(client, uids[:half]) + fetch_envelopes(client, uids[half:])
     envelopes = []
     for uid in uids:
         data = response.get(uid)
-        if data is None:
-            continue  # expunged meanwhile
+        if data is None:  # expunged by another client meanwhile
+            envelopes.append(_placeholder(uid, "(no longer on the server)"))
+            continue
         try:
             envelopes.append(_envelope_from_fetch(uid, data))
         except Exception:  # hostile ENVELOPE shapes: keep the row, lose the details
-            envelopes.append(_placeholder(uid))
+            envelopes.append(_placeholder(uid, "(unreadable message)"))
     return envelopes
 
 
@@ -154,7 +168,9 @@ def fetch_message(client: IMAPClient, uid: int, max_bytes: int) -> tuple[bytes, 
     """The message source, at most `max_bytes` of it. BODY.PEEK never sets \\Seen."""
     section = f"BODY.PEEK[]<0.{max_bytes + 1}>"
     response = client.fetch([uid], [section, "RFC822.SIZE"])
-    data = response.get(uid, {})
+    data = response.get(uid)
+    if data is None:
+        raise MessageGone("this message is no longer on the server")
     raw = data.get(b"BODY[]<0>")
     if raw is None:
         raw = data.get(b"BODY[]", b"") or b""
@@ -162,8 +178,10 @@ def fetch_message(client: IMAPClient, uid: int, max_bytes: int) -> tuple[bytes, 
 
 
 def mark_seen(client: IMAPClient, uid: int) -> frozenset[str]:
-    flags = client.add_flags([uid], [b"\\Seen"])
-    return frozenset(_as_str(f) for f in flags.get(uid, (b"\\Seen",)))
+    flags = client.add_flags([uid], [b"\\Seen"]).get(uid)
+    if flags is None:  # the server did not echo the flags: ask rather than guess
+        flags = client.get_flags([uid]).get(uid, ())
+    return frozenset(_as_str(f) for f in flags)
 
 
 def _envelope_from_fetch(uid: int, data: dict) -> Envelope:
@@ -192,8 +210,8 @@ def _looks_like_attachment(header_block: bytes) -> bool:
     return b"multipart/mixed" in lowered or b"multipart/report" in lowered
 
 
-def _placeholder(uid: int) -> Envelope:
-    return Envelope(uid=uid, flags=frozenset(), date=None, sender=None, to=(), subject="(unreadable message)", size=0)
+def _placeholder(uid: int, why: str) -> Envelope:
+    return Envelope(uid=uid, flags=frozenset(), date=None, sender=None, to=(), subject=why, size=0)
 
 
 def _address(addr: ImapAddress) -> Address:

@@ -147,6 +147,10 @@ class ImapWorker:
             if request.with_status:
                 self._background.extend(("status", request.id, m.raw_name) for m in mailboxes if m.selectable)
         elif isinstance(request, SelectMailbox):
+            # If this SELECT fails, no mailbox is selected any more (RFC 3501): forget the
+            # old one first, so its fill cannot run against the wrong (or no) mailbox.
+            self._selection = None
+            self._background = deque(step for step in self._background if step[0] != "fill")
             selected = commands.select_mailbox(client, request.raw_name, request.read_only)
             self._selection = _Selection(selected.raw_name, selected.uidvalidity, len(selected.uids), set())
             self._post(MailboxSelected(request.id, selected))
@@ -159,8 +163,6 @@ class ImapWorker:
             self._fetch_message(request)
 
     def _queue_fill(self, request_id: int, uids: tuple[int, ...]) -> None:
-        # A new selection makes any older fill pointless.
-        self._background = deque(step for step in self._background if step[0] != "fill")
         newest_first = list(reversed(uids))
         for start in range(0, len(newest_first), self._fill_batch):
             self._background.append(("fill", request_id, newest_first[start : start + self._fill_batch]))

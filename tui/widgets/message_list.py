@@ -125,6 +125,10 @@ class MessageList(ScrollView, can_focus=True):
             self._lines.clear()
             self.refresh()
 
+    def forget_requested(self, uids: tuple[int, ...]) -> None:
+        """Those rows' request failed: ask again when they are next on screen."""
+        self._asked.difference_update(uids)
+
     @property
     def current_uid(self) -> int | None:
         if 0 <= self.cursor < len(self.uids):
@@ -211,6 +215,8 @@ class MessageList(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self.virtual_size = Size(self._row_width, len(self.uids))
         self._lines.clear()
+        # Opening the viewer shrinks the list: keep the row the user opened in sight.
+        self.call_after_refresh(self._scroll_cursor_into_view)
         self._want_visible_rows()
 
     def on_focus(self) -> None:
