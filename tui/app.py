@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
@@ -9,6 +10,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
@@ -38,6 +40,8 @@ from .screens import HelpScreen, PasswordScreen
 from .widgets.mailbox_tree import MailboxTree
 from .widgets.message_list import MessageList
 from .widgets.message_view import BodyView, MessageView
+
+log = logging.getLogger(__name__)
 
 WorkerFactory = Callable[[Account, str, Callable[[Result], None]], ImapWorker]
 
@@ -129,7 +133,14 @@ class MailApp(App[None]):
     # -- results from the worker -----------------------------------------
 
     def on_imap_result(self, message: ImapResult) -> None:
-        result = message.result
+        try:
+            self._dispatch_result(message.result)
+        except NoMatches:
+            # Our panes exist for the app's whole life, except while it tears them down
+            # at exit: a result landing then has nowhere to go.
+            log.info("dropped %s: the app is closing", type(message.result).__name__)
+
+    def _dispatch_result(self, result: Result) -> None:
         match result:
             case Connected():
                 self.connected = True
