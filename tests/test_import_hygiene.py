@@ -15,6 +15,7 @@ PURE_MODULES = [
     "tui.safe_text",
     "tui.timefmt",
     "tui.demo_data",
+    "tui.demo_content",
     "tui.demo_server",
     "tui.imap.commands",
     "tui.imap.connection",
