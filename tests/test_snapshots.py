@@ -40,6 +40,11 @@ def test_open_message_with_parts(snap_compare, fresh_demo):
     assert snap_compare(make_app(fresh_demo), terminal_size=(120, 40), run_before=open_attachment_message)
 
 
+def test_open_message_narrow(snap_compare, fresh_demo):
+    """An open message at 80x24: list, headers, body and parts all still there."""
+    assert snap_compare(make_app(fresh_demo), terminal_size=(80, 24), run_before=open_attachment_message)
+
+
 def test_help_screen(snap_compare, fresh_demo):
     """The ? screen lists the keys."""
 
