@@ -32,7 +32,7 @@ SHOTS = {
 
 
 async def shoot(account, password, name, scenario) -> Path:
-    app = MailApp(account, password, read_only=True)
+    app = MailApp(account, password)  # a throwaway server: \\Seen may change
     async with app.run_test(size=(120, 40)) as pilot:
         await scenario(pilot)
         path = app.save_screenshot(name, path=str(ROOT / "screenshots"))
