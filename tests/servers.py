@@ -21,7 +21,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -32,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Union
 
-from tui.demo_server import free_port, wait_for_imap_greeting
+from tui.demo_server import free_port, log_tail, stop_process, wait_for_imap_greeting
 
 __all__ = [
     "DovecotServer",
@@ -65,14 +64,6 @@ def find_dovecot() -> str | None:
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
-
-
-def _log_tail(path: Path, limit: int = 4000) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as exc:
-        return f"<log {path} unreadable: {exc}>"
-    return text[-limit:] if text else "<log is empty>"
 
 
 def _mail_owner() -> tuple[int, int, str]:
@@ -299,7 +290,7 @@ service imap-login {{
                 )
                 return self
             except (RuntimeError, TimeoutError) as exc:
-                tail = _log_tail(self.log_path)
+                tail = log_tail(self.log_path)
                 died = not self.running
                 self._terminate()
                 if died and "Address already in use" in tail and attempt < 2:
@@ -315,14 +306,8 @@ service imap-login {{
         if proc is None:
             return
         atexit.unregister(self._terminate)
-        if proc.poll() is None:
-            # SIGTERM makes the master stop every child process (shutdown_clients = yes)
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        # SIGTERM makes the master stop every child process (shutdown_clients = yes)
+        stop_process(proc, timeout=10)
 
     def stop(self, *, remove: bool = True) -> None:
         """Stop Dovecot and wait for the master to exit; delete the temp dir if ours."""
@@ -331,7 +316,7 @@ service imap-login {{
             shutil.rmtree(self.directory, ignore_errors=True)
 
     def log_tail(self, limit: int = 4000) -> str:
-        return _log_tail(self.log_path, limit)
+        return log_tail(self.log_path, limit)
 
     def __enter__(self) -> "DovecotServer":
         return self.start()

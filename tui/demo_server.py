@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["PymapServer", "free_port", "wait_for_imap_greeting"]
+__all__ = ["PymapServer", "free_port", "log_tail", "stop_process", "wait_for_imap_greeting"]
 
 _LOOPBACK = "127.0.0.1"
 
@@ -82,12 +82,25 @@ def wait_for_imap_greeting(
         time.sleep(0.05)
 
 
-def _log_tail(path: Path, limit: int = 4000) -> str:
+def log_tail(path: Path, limit: int = 4000) -> str:
+    """The end of a server's log, for error messages (never raises)."""
     try:
         text = path.read_text(errors="replace")
     except OSError as exc:
         return f"<log {path} unreadable: {exc}>"
     return text[-limit:] if text else "<log is empty>"
+
+
+def stop_process(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after `timeout` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
 
 
 class PymapServer:
@@ -164,7 +177,7 @@ class PymapServer:
                     continue
                 raise RuntimeError(
                     f"pymap did not start on {self.host}:{self.port}: {exc}\n"
-                    f"--- {self.log_path} (tail) ---\n{_log_tail(self.log_path)}"
+                    f"--- {self.log_path} (tail) ---\n{log_tail(self.log_path)}"
                 ) from exc
         raise AssertionError("unreachable")
 
@@ -186,13 +199,7 @@ class PymapServer:
         if proc is None:
             return
         atexit.unregister(self._terminate)
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        stop_process(proc, timeout=5)
 
     def stop(self) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after 5 s). Safe to call twice."""
@@ -204,7 +211,7 @@ class PymapServer:
                 pass
 
     def log_tail(self, limit: int = 4000) -> str:
-        return _log_tail(self.log_path, limit)
+        return log_tail(self.log_path, limit)
 
     def __enter__(self) -> "PymapServer":
         return self.start()
