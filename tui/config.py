@@ -16,6 +16,8 @@ from pathlib import Path
 from platformdirs import user_config_path
 
 TLS_MODES = ("implicit", "starttls", "none")
+AUTH_METHODS = ("login", "plain", "cram-md5", "xoauth2", "oauthbearer")
+OAUTH_METHODS = ("xoauth2", "oauthbearer")
 
 
 class ConfigError(Exception):
@@ -32,6 +34,11 @@ class Account:
     password_command: str | None = None
     ca_file: Path | None = None
     read_only: bool = False
+    auth: str = "login"  # one of AUTH_METHODS
+    oauth2_token_command: str | None = None  # stdout is a fresh access token
+    allow_plaintext: bool = False  # tls = "none" to a host that is not loopback
+    connect_timeout: float = 15.0
+    read_timeout: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -58,9 +65,14 @@ _ACCOUNT_KEYS: dict[str, tuple[tuple[type, ...], bool]] = {
     "password_command": ((str,), False),
     "ca_file": ((str,), False),
     "read_only": ((bool,), False),
+    "auth": ((str,), False),
+    "oauth2_token_command": ((str,), False),
+    "allow_plaintext": ((bool,), False),
+    "connect_timeout": ((int, float), False),
+    "read_timeout": ((int, float), False),
 }
 
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false"}
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", float: "a number"}
 
 
 def default_config_path() -> Path:
@@ -126,11 +138,25 @@ def _parse_account(name: str, table: dict, path: Path | None) -> Account:
     if not 0 < port < 65536:
         raise ConfigError(f"'accounts.{name}.port' {where} must be between 1 and 65535.")
     host = table["host"]
-    if tls == "none" and not is_loopback(host):
+    if tls == "none" and not is_loopback(host) and not table.get("allow_plaintext", False):
         raise ConfigError(
             f"'accounts.{name}.tls' {where} is \"none\" but {host} is not a loopback address: "
-            "passwords would cross the network in clear. Use tls = \"implicit\" or \"starttls\"."
+            "passwords would cross the network in clear. Use tls = \"implicit\" or \"starttls\" "
+            "(or set allow_plaintext = true if you really mean it)."
         )
+    auth = table.get("auth", "login")
+    if auth not in AUTH_METHODS:
+        raise ConfigError(
+            f"'accounts.{name}.auth' {where} must be one of {', '.join(AUTH_METHODS)}, not {auth!r}."
+        )
+    if auth in OAUTH_METHODS and "oauth2_token_command" not in table:
+        raise ConfigError(
+            f"'accounts.{name}.auth' {where} is {auth!r}, which needs oauth2_token_command "
+            "(a command that prints a fresh access token)."
+        )
+    for key in ("connect_timeout", "read_timeout"):
+        if key in table and not table[key] > 0:
+            raise ConfigError(f"'accounts.{name}.{key}' {where} must be a positive number of seconds.")
     ca_file = None
     if "ca_file" in table:
         ca_file = Path(table["ca_file"]).expanduser()
@@ -145,6 +171,11 @@ def _parse_account(name: str, table: dict, path: Path | None) -> Account:
         password_command=table.get("password_command"),
         ca_file=ca_file,
         read_only=table.get("read_only", False),
+        auth=auth,
+        oauth2_token_command=table.get("oauth2_token_command"),
+        allow_plaintext=table.get("allow_plaintext", False),
+        connect_timeout=float(table.get("connect_timeout", 15.0)),
+        read_timeout=float(table.get("read_timeout", 120.0)),
     )
 
 
