@@ -30,7 +30,8 @@ async def fully_loaded(pilot: Pilot) -> None:
     tree = app.query_one(MailboxTree)
     selectable = lambda: [m for m in app.mailboxes if m.selectable]  # noqa: E731
     await wait_for(lambda: app.selected is not None and listing.loaded_count == len(listing.uids))
-    await wait_for(lambda: selectable() and all(tree.status_of(m.raw_name) for m in selectable()))
+    name = app.session.name
+    await wait_for(lambda: selectable() and all(tree.status_of(name, m.raw_name) for m in selectable()))
     await pilot.pause()
 
 

@@ -38,7 +38,7 @@ def tree_labels(tree: MailboxTree) -> list[str]:
             labels.append(child.label.plain)
             walk(child)
 
-    walk(tree.root)
+    walk(tree.root.children[0])  # the account's node
     return labels
 
 
@@ -137,7 +137,7 @@ async def test_walk_the_tree_and_open_a_nested_mailbox(pymap_demo):
         assert app.focused is tree
         for _ in range(40):
             node = tree.cursor_node
-            if node is not None and node.data is not None and node.data.name == "Projects/Alpha/Specs":
+            if node is not None and node.data and node.data.mailbox and node.data.mailbox.name == "Projects/Alpha/Specs":
                 break
             await pilot.press("j")
         else:
@@ -262,7 +262,59 @@ async def test_a_mailbox_that_cannot_be_opened_empties_the_list_and_says_why(pym
     async with app.run_test(size=(120, 40)) as pilot:
         listing = await loaded(app)
         assert listing.uids
-        app.open_mailbox(Mailbox(raw_name=b"Deleted meanwhile", name="Deleted meanwhile", delimiter="/"))
+        app.open_mailbox(app.session, Mailbox(raw_name=b"Deleted meanwhile", name="Deleted meanwhile", delimiter="/"))
         await wait_for(lambda: "Cannot open that mailbox" in status_text(app))
         assert listing.uids == [] and app.selected is None
         await pilot.pause()
+
+
+async def test_two_accounts_each_with_its_own_tree_and_connection(dovecot_demo, pymap_demo):
+    app = MailApp(dovecot_demo.account, dovecot_demo.password, others=[(pymap_demo.account, pymap_demo.password)],
+                  read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await loaded(app)
+        tree = app.query_one(MailboxTree)
+        accounts = [node.label.plain.split()[0] for node in tree.root.children]
+        assert accounts == ["dovecot", "pymap"]
+        await wait_for(lambda: app.sessions["pymap"].mailboxes)
+        pymap_node = tree.root.children[1]
+        assert "INBOX" in [child.label.plain.split()[0] for child in pymap_node.children]
+        assert app.session.name == "dovecot"
+        # Open pymap's nested mailbox from the tree: the list now shows that account's mail.
+        specs = next(m for m in app.sessions["pymap"].mailboxes if m.name == "Projects/Alpha/Specs")
+        tree.select_mailbox_node("pymap", specs.raw_name)
+        await pilot.pause()
+        tree.focus()
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(lambda: app.selected is not None and app.selected.raw_name == specs.raw_name)
+        assert app.session.name == "pymap"
+        check = raw_client(pymap_demo.account, pymap_demo.password)
+        expected = check.folder_status(specs.raw_name, [b"MESSAGES"])[b"MESSAGES"]
+        check.logout()
+        assert len(listing.uids) == expected
+        await pilot.pause()
+        assert status_text(app).startswith("pymap: ")
+
+
+async def test_status_says_reconnecting_and_the_list_recovers(dovecot_demo):
+    import dataclasses
+
+    from proxy import CuttableProxy
+
+    proxy = CuttableProxy(dovecot_demo.account.host, dovecot_demo.account.port)
+    account = dataclasses.replace(dovecot_demo.account, host=proxy.host, port=proxy.port)
+    app = MailApp(account, dovecot_demo.password, read_only=True,
+                  worker_options={"reconnect_delays": (0.5,), "keepalive": 0.3})
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            listing = await loaded(app)
+            rows = len(listing.uids)
+            proxy.cut()
+            await wait_for(lambda: "reconnecting" in status_text(app))
+            await wait_for(lambda: proxy.connections == 2 and not app.session.problem)
+            await wait_for(lambda: listing.loaded_count >= min(20, rows))
+            assert len(listing.uids) == rows
+            await pilot.pause()
+    finally:
+        proxy.close()

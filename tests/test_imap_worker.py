@@ -243,3 +243,50 @@ def test_fetching_a_vanished_message_says_so(demo_target):
         request = harness.worker.submit(FetchMessage(gone, mark_seen=True))
         failure = harness.wait(RequestFailed, lambda r: r.request_id == request.id)
     assert "no longer on the server" in failure.message
+
+
+def test_cut_connection_is_reconnected_and_the_list_is_right_again(dovecot_demo):
+    from proxy import CuttableProxy
+    from tui.imap.contract import ConnectionLost, Reconnected
+
+    mailbox = fresh_mailbox(dovecot_demo, [make_message(i) for i in range(5)])
+    proxy = CuttableProxy(dovecot_demo.account.host, dovecot_demo.account.port)
+    account = dataclasses.replace(dovecot_demo.account, host=proxy.host, port=proxy.port)
+    try:
+        with WorkerHarness(account, dovecot_demo.password, reconnect_delays=(0.1,)) as harness:
+            select = harness.worker.submit(SelectMailbox(mailbox))
+            before = harness.wait(MailboxSelected).selected
+            harness.wait(EnvelopesFetched, lambda r: r.loaded == r.total)
+            # While we are cut off, another client delivers a message.
+            check = raw_client(dovecot_demo.account, dovecot_demo.password)
+            check.folder_encode = True
+            check.append(mailbox.decode(), make_message(99, subject="Arrived while offline"))
+            proxy.cut()
+            harness.worker.submit(ListMailboxes(with_status=False))
+            harness.wait(ConnectionLost)
+            harness.wait(Reconnected)
+            again = harness.wait(MailboxSelected, lambda r: r.request_id == select.id and r.selected != before)
+            assert harness.wait(MailboxesListed).mailboxes  # the request in flight was retried
+            check.select_folder(mailbox, readonly=True)
+            assert list(again.selected.uids) == sorted(check.search(["ALL"]))
+            assert len(again.selected.uids) == len(before.uids) + 1
+            check.logout()
+            assert proxy.connections == 2
+    finally:
+        proxy.close()
+
+
+def test_idle_worker_notices_a_drop_by_itself(pymap_demo):
+    from proxy import CuttableProxy
+    from tui.imap.contract import ConnectionLost, Reconnected
+
+    proxy = CuttableProxy(pymap_demo.account.host, pymap_demo.account.port)
+    account = dataclasses.replace(pymap_demo.account, host=proxy.host, port=proxy.port)
+    try:
+        with WorkerHarness(account, pymap_demo.password, keepalive=0.2, reconnect_delays=(0.1,)) as harness:
+            harness.wait(Connected)
+            proxy.cut()  # nobody asks anything: the keepalive NOOP must find out
+            harness.wait(ConnectionLost, timeout=10)
+            harness.wait(Reconnected, timeout=10)
+    finally:
+        proxy.close()

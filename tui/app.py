@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from rich.text import Text
@@ -15,10 +15,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 
+from .account_session import AccountSession, Secret, WorkerFactory
 from .config import Account
 from .imap.contract import (
     Connected,
     ConnectionFailed,
+    ConnectionLost,
     EnvelopesFetched,
     FetchEnvelopes,
     FetchMessage,
@@ -27,6 +29,7 @@ from .imap.contract import (
     MailboxesListed,
     MailboxSelected,
     MessageFetched,
+    Reconnected,
     Request,
     RequestFailed,
     Result,
@@ -37,20 +40,19 @@ from .imap.worker import ImapWorker
 from .models import Mailbox, MessageRef, SelectedMailbox
 from .safe_text import safe_line
 from .screens import HelpScreen, PasswordScreen
-from .widgets.mailbox_tree import MailboxTree
+from .widgets.mailbox_tree import MailboxTree, TreeEntry
 from .widgets.message_list import MessageList
 from .widgets.message_view import BodyView, MessageView
 
 log = logging.getLogger(__name__)
 
-WorkerFactory = Callable[[Account, str, Callable[[Result], None]], ImapWorker]
-
 
 class ImapResult(Message):
-    """A result from the IMAP worker thread (posted with the thread-safe post_message)."""
+    """A result from an account's IMAP worker thread (posted with the thread-safe post_message)."""
 
-    def __init__(self, result: Result) -> None:
+    def __init__(self, account: str, result: Result) -> None:
         super().__init__()
+        self.account = account
         self.result = result
 
 
@@ -71,152 +73,210 @@ class MailApp(App[None]):
     def __init__(
         self,
         account: Account,
-        password: str | None,
+        secret: Secret | None,
         *,
+        others: Sequence[tuple[Account, Secret | None]] = (),
         read_only: bool = False,
         worker_factory: WorkerFactory = ImapWorker,
+        worker_options: dict | None = None,
     ) -> None:
+        """`account` opens first; `others` are further accounts, each its own tree root.
+
+        A secret of None means: ask the user in the app, and keep it in memory only.
+        """
         super().__init__()
-        self.account = account
-        self.read_only = read_only or account.read_only
-        self._password = password
+        self.sessions: dict[str, AccountSession] = {}
+        for acc, acc_secret in [(account, secret), *others]:
+            self.sessions[acc.name] = AccountSession(
+                acc, acc_secret, read_only or acc.read_only, options=dict(worker_options or {})
+            )
         self._worker_factory = worker_factory
-        self.worker: ImapWorker | None = None
+        self.session: AccountSession = self.sessions[account.name]  # the one whose mailbox is open
         self.selected: SelectedMailbox | None = None
-        self.mailboxes: tuple[Mailbox, ...] = ()
-        self.connected = False
         self._select_request = 0
         self._message_request = 0
         self._loaded = 0
         self._row_requests: dict[int, tuple[int, ...]] = {}  # FetchEnvelopes id -> its UIDs
-        self._problem = ""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
-            yield MailboxTree(self.account.name, id="mailboxes")
+            yield MailboxTree(id="mailboxes")
             with Vertical(id="right"):
                 yield MessageList(id="messages")
                 yield MessageView(id="viewer")
         yield Static(id="status")
         yield Footer()
 
+    @property
+    def account(self) -> Account:
+        return self.session.account
+
+    @property
+    def mailboxes(self) -> tuple[Mailbox, ...]:
+        return self.session.mailboxes
+
+    @property
+    def connected(self) -> bool:
+        return self.session.connected
+
     def on_mount(self) -> None:
         self.query_one("#viewer").display = False
         self.query_one(MessageList).focus()
+        tree = self.query_one(MailboxTree)
+        for session in self.sessions.values():
+            tree.add_account(session.name)
         self._show_status(f"Connecting to {self.account.host}…")
-        if self._password is None:
-            self.push_screen(
-                PasswordScreen(self.account.name, self.account.username, self.account.host), self._got_password
-            )
-        else:
-            self._start_worker(self._password)
+        self._start_sessions()
 
-    def _got_password(self, password: str | None) -> None:
+    def _start_sessions(self) -> None:
+        """Start every account that has its secret; ask for the others one at a time."""
+        for session in self.sessions.values():
+            if session.worker is not None or session.skipped:
+                continue
+            if session.secret is None:
+                account = session.account
+                prompt = PasswordScreen(account.name, account.username, account.host)
+                self.push_screen(prompt, lambda answer, s=session: self._got_password(s, answer))
+                return
+            session.start(self._worker_factory, lambda r, name=session.name: self.post_message(ImapResult(name, r)))
+
+    def _got_password(self, session: AccountSession, password: str | None) -> None:
         if password is None:
-            self.exit()
+            if session is self.session:
+                self.exit()
+                return
+            # Esc on another account's prompt: leave that account unconnected.
+            session.skipped = True
+            session.problem = "not connected: no password given"
+            self.query_one(MailboxTree).show_account_problem(session.name, session.problem)
         else:
-            self._start_worker(password)
-
-    def _start_worker(self, password: str) -> None:
-        self._password = None
-        self.worker = self._worker_factory(self.account, password, lambda r: self.post_message(ImapResult(r)))
-        self.worker.start()
+            session.secret = password
+        self._start_sessions()
 
     def on_unmount(self) -> None:
-        if self.worker is not None:
-            self.worker.stop(timeout=2.0)
+        for session in self.sessions.values():
+            session.stop()
 
-    def submit(self, request: Request) -> Request:
-        assert self.worker is not None
-        return self.worker.submit(request)
+    def submit(self, request: Request, session: AccountSession | None = None) -> Request | None:
+        return (session or self.session).submit(request)
 
     # -- results from the worker -----------------------------------------
 
     def on_imap_result(self, message: ImapResult) -> None:
+        session = self.sessions.get(message.account)
+        if session is None:
+            return
         try:
-            self._dispatch_result(message.result)
+            self._dispatch_result(session, message.result)
         except NoMatches:
             # Our panes exist for the app's whole life, except while it tears them down
             # at exit: a result landing then has nowhere to go.
             log.info("dropped %s: the app is closing", type(message.result).__name__)
 
-    def _dispatch_result(self, result: Result) -> None:
+    def _dispatch_result(self, session: AccountSession, result: Result) -> None:
+        tree = self.query_one(MailboxTree)
         match result:
-            case Connected():
-                self.connected = True
-                self._show_status(f"Connected to {self.account.host}; listing mailboxes…")
-                self.submit(ListMailboxes())
+            case Connected(capabilities=capabilities) | Reconnected(capabilities=capabilities):
+                session.connected, session.reconnecting = True, False
+                session.capabilities = capabilities
+                session.problem = ""
+                tree.show_account_problem(session.name, "")
+                if isinstance(result, Connected):
+                    self._show_status(f"Connected to {session.account.host}; listing mailboxes…")
+                    session.submit(ListMailboxes())
+                else:
+                    self._show_status()
+            case ConnectionLost(message=text):
+                # The worker reconnects by itself and re-opens the mailbox; just say so.
+                session.reconnecting = True
+                self._set_problem(session, text)
             case ConnectionFailed(message=text):
                 # The worker has stopped: say so everywhere something was waiting on it.
-                self.connected = False
-                self._problem = text
-                self._show_status()
+                session.connected = session.reconnecting = False
+                self._set_problem(session, text)
                 viewer = self.query_one(MessageView)
-                if viewer.display and viewer.parsed is None:
+                if session is self.session and viewer.display and viewer.parsed is None:
                     viewer.show_error(text)
-                self.notify(safe_line(text), title="Connection", severity="error", timeout=10, markup=False)
+                self.notify(safe_line(text), title=safe_line(session.name), severity="error", timeout=10, markup=False)
             case MailboxesListed(mailboxes=mailboxes):
-                self._handle_mailboxes(mailboxes)
+                self._handle_mailboxes(session, mailboxes)
             case StatusFetched(status=status):
-                self.query_one(MailboxTree).show_status(status)
-                if self.selected is not None and status.raw_name == self.selected.raw_name:
+                tree.show_status(session.name, status)
+                if session is self.session and self.selected is not None and status.raw_name == self.selected.raw_name:
                     self.selected = replace(self.selected, unseen=status.unseen)
                     self._show_status()
             case MailboxSelected():
-                self._handle_selected(result)
+                self._handle_selected(session, result)
             case EnvelopesFetched():
-                self._handle_envelopes(result)
+                self._handle_envelopes(session, result)
             case MessageFetched():
-                self._handle_message(result)
+                self._handle_message(session, result)
             case RequestFailed(message=text):
-                self._handle_failure(result.request_id, text)
+                self._handle_failure(session, result.request_id, text)
 
-    def _handle_mailboxes(self, mailboxes: tuple[Mailbox, ...]) -> None:
-        self.mailboxes = mailboxes
+    def _set_problem(self, session: AccountSession, text: str) -> None:
+        session.problem = text
+        self.query_one(MailboxTree).show_account_problem(session.name, text)
+        self._show_status()
+
+    def _handle_mailboxes(self, session: AccountSession, mailboxes: tuple[Mailbox, ...]) -> None:
+        session.mailboxes = mailboxes
         tree = self.query_one(MailboxTree)
-        tree.show_mailboxes(mailboxes)
+        tree.show_mailboxes(session.name, mailboxes)
+        if session is not self.session or self.selected is not None:
+            return
+        # The account opened first shows its INBOX (else its first mailbox) right away.
         inbox = next((m for m in mailboxes if m.name.upper() == "INBOX" and m.selectable), None)
         first = inbox or next((m for m in mailboxes if m.selectable), None)
-        if first is not None and self.selected is None:
-            tree.select_mailbox_node(first.raw_name)
-            self.open_mailbox(first)
-        elif first is None:
+        if first is not None:
+            tree.select_mailbox_node(session.name, first.raw_name)
+            self.open_mailbox(session, first)
+        else:
             self._show_status("No selectable mailbox on this account.")
 
-    def _handle_selected(self, result: MailboxSelected) -> None:
+    def _handle_selected(self, session: AccountSession, result: MailboxSelected) -> None:
         if result.request_id != self._select_request:
             return  # the user picked another mailbox meanwhile
+        previous = self.selected
         self.selected = result.selected
         self._loaded = 0
         self._row_requests.clear()
-        self.close_viewer()
-        self.query_one(MessageList).show_mailbox(result.selected.uids)
+        same_view = previous is not None and (previous.raw_name, previous.uidvalidity) == (
+            result.selected.raw_name,
+            result.selected.uidvalidity,
+        )
+        if not same_view:  # a re-select after a reconnect keeps the open message
+            self.close_viewer()
+        self.query_one(MessageList).show_mailbox(result.selected.uids, keep_cursor=same_view)
         self._show_status()
 
-    def _handle_envelopes(self, result: EnvelopesFetched) -> None:
+    def _handle_envelopes(self, session: AccountSession, result: EnvelopesFetched) -> None:
         selected = self.selected
-        if selected is None or (result.raw_name, result.uidvalidity) != (selected.raw_name, selected.uidvalidity):
+        if session is not self.session or selected is None:
+            return
+        if (result.raw_name, result.uidvalidity) != (selected.raw_name, selected.uidvalidity):
             return
         self._loaded = max(self._loaded, result.loaded)
         self._row_requests.pop(result.request_id, None)
         self.query_one(MessageList).add_envelopes(result.envelopes)
         self._show_status()
 
-    def _handle_message(self, result: MessageFetched) -> None:
+    def _handle_message(self, session: AccountSession, result: MessageFetched) -> None:
         selected = self.selected
-        same_mailbox = selected is not None and (result.ref.mailbox, result.ref.uidvalidity) == (
-            selected.raw_name,
-            selected.uidvalidity,
+        same_mailbox = (
+            session is self.session
+            and selected is not None
+            and (result.ref.mailbox, result.ref.uidvalidity) == (selected.raw_name, selected.uidvalidity)
         )
         if result.flags is not None:
             # \Seen was set even if the user has moved on: the list and counts must show it.
             if same_mailbox:
                 self.query_one(MessageList).update_flags(result.ref.uid, result.flags)
-            self.submit(FetchStatus(result.ref.mailbox))
+            session.submit(FetchStatus(result.ref.mailbox))
         if result.request_id == self._message_request:
             self.query_one(MessageView).show_message(result.ref, result.raw, result.truncated)
 
-    def _handle_failure(self, request_id: int, text: str) -> None:
+    def _handle_failure(self, session: AccountSession, request_id: int, text: str) -> None:
         if request_id == self._message_request:
             self.query_one(MessageView).show_error(f"Cannot show this message: {text}")
         elif request_id == self._select_request:
@@ -227,41 +287,55 @@ class MailApp(App[None]):
             text = f"Cannot open that mailbox: {text}"
         elif request_id in self._row_requests:
             self.query_one(MessageList).forget_requested(self._row_requests.pop(request_id))
-        self._problem = text
+        session.problem = text
         self._show_status()
 
-    def _refuse_when_disconnected(self) -> bool:
-        if self.connected:
+    def _refuse_when_disconnected(self, session: AccountSession) -> bool:
+        if session.connected:
             return False
-        self._show_status("Not connected to the server; restart tui-mail to connect again.")
+        if session.reconnecting:
+            self._show_status(f"Reconnecting to {session.account.host}… try again in a moment.")
+        else:
+            self._show_status(f"Not connected to {session.account.host}; restart tui-mail to connect again.")
         return True
 
     # -- user actions ----------------------------------------------------
 
-    def open_mailbox(self, mailbox: Mailbox) -> None:
-        if not mailbox.selectable or self.worker is None or self._refuse_when_disconnected():
+    def open_mailbox(self, session: AccountSession, mailbox: Mailbox) -> None:
+        if not mailbox.selectable or self._refuse_when_disconnected(session):
             return
-        self._problem = ""
-        self._select_request = self.submit(SelectMailbox(mailbox.raw_name, read_only=self.read_only)).id
+        session.problem = ""
+        if session is not self.session:
+            # Another account: nothing of the old one's list may stay on screen.
+            self.session = session
+            self.selected = None
+            self.close_viewer()
+            self.query_one(MessageList).show_mailbox(())
+        request = session.submit(SelectMailbox(mailbox.raw_name, read_only=session.read_only))
+        self._select_request = request.id if request else 0
         self._show_status(f"Opening {safe_line(mailbox.name)}…")
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
-        if isinstance(event.control, MailboxTree):
-            mailbox = event.node.data
-            if isinstance(mailbox, Mailbox) and mailbox.selectable:
-                self.open_mailbox(mailbox)
+        entry = event.node.data
+        if isinstance(event.control, MailboxTree) and isinstance(entry, TreeEntry) and entry.mailbox:
+            if entry.mailbox.selectable:
+                self.open_mailbox(self.sessions[entry.account], entry.mailbox)
                 self.query_one(MessageList).focus()
 
     def on_message_list_rows_wanted(self, event: MessageList.RowsWanted) -> None:
-        if self.selected is not None and self.connected:
-            request = self.submit(FetchEnvelopes(self.selected.raw_name, self.selected.uidvalidity, event.uids))
+        if self.selected is None:
+            return
+        request = self.session.submit(FetchEnvelopes(self.selected.raw_name, self.selected.uidvalidity, event.uids))
+        if request is None:  # not connected: ask again when these rows are next on screen
+            self.query_one(MessageList).forget_requested(event.uids)
+        else:
             self._row_requests[request.id] = event.uids
 
     def on_message_list_opened(self, event: MessageList.Opened) -> None:
         self.open_message(event.uid)
 
     def open_message(self, uid: int) -> None:
-        if self.selected is None or self._refuse_when_disconnected():
+        if self.selected is None or self._refuse_when_disconnected(self.session):
             return
         ref = MessageRef(self.selected.raw_name, self.selected.uidvalidity, uid)
         envelope = self.query_one(MessageList).envelopes.get(uid)
@@ -270,7 +344,8 @@ class MailApp(App[None]):
         viewer.display = True
         self.refresh_bindings()
         viewer.show_loading(ref)
-        self._message_request = self.submit(FetchMessage(ref, mark_seen=mark_seen)).id
+        request = self.session.submit(FetchMessage(ref, mark_seen=mark_seen))
+        self._message_request = request.id if request else 0
         self.query_one(BodyView).focus()
 
     def close_viewer(self) -> None:
@@ -318,18 +393,19 @@ class MailApp(App[None]):
 
     def _show_status(self, text: str | None = None) -> None:
         line = Text()
+        if len(self.sessions) > 1:
+            line.append(safe_line(self.session.name, 40) + ": ", style="dim")
         if text is not None:
             line.append(safe_line(text))
         elif self.selected is not None:
             sel = self.selected
-            name = next((m.name for m in self.mailboxes if m.raw_name == sel.raw_name), sel.raw_name.decode("ascii", "replace"))
             total = len(sel.uids)
-            line.append(safe_line(name), style="bold")
+            line.append(safe_line(self.session.mailbox_name(sel.raw_name)), style="bold")
             line.append(f"  {total} messages  {sel.unseen} unseen")
             if sel.read_only:
                 line.append("  read-only", style="bold yellow")
             if total and self._loaded < total:
                 line.append(f"  loading {self._loaded}/{total} ({self._loaded * 100 // total}%)", style="dim")
-        if self._problem:
-            line.append("  ! " + safe_line(self._problem, 300), style="bold red")
+        if self.session.problem:
+            line.append("  ! " + safe_line(self.session.problem, 300), style="bold red")
         self.query_one("#status", Static).update(line)

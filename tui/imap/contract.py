@@ -18,6 +18,9 @@ _request_ids = itertools.count(1)
 @dataclass(frozen=True)
 class Request:
     id: int = field(default_factory=lambda: next(_request_ids), kw_only=True)
+    # Safe to send again after a reconnect: reads and idempotent flag changes are,
+    # a COPY or MOVE is not (it could run twice).
+    retry_safe = True
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,21 @@ class Connected(Result):
 
 @dataclass(frozen=True)
 class ConnectionFailed(Result):
+    """The worker has stopped for good (a start-up or authentication failure)."""
+
     message: str
+
+
+@dataclass(frozen=True)
+class ConnectionLost(Result):
+    """The connection dropped; the worker is reconnecting."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Reconnected(Result):
+    capabilities: frozenset[str]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ runs one small step at a time in between, so a click never waits behind a
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -26,6 +27,7 @@ from .connection import ConnectError, connect
 from .contract import (
     Connected,
     ConnectionFailed,
+    ConnectionLost,
     EnvelopesFetched,
     FetchEnvelopes,
     FetchMessage,
@@ -34,6 +36,7 @@ from .contract import (
     MailboxesListed,
     MailboxSelected,
     MessageFetched,
+    Reconnected,
     Request,
     RequestFailed,
     Result,
@@ -45,6 +48,8 @@ from .contract import (
 log = logging.getLogger(__name__)
 
 FILL_BATCH = 500
+KEEPALIVE = 60.0  # seconds of idleness before a NOOP
+RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)  # then every 60 s
 MAX_MESSAGE_BYTES = 20 * 1024 * 1024  # a later issue fetches huge parts by ranges
 
 
@@ -54,21 +59,30 @@ class _Selection:
     uidvalidity: int
     total: int
     loaded: set[int]
+    request_id: int  # the SelectMailbox it answers; a re-select after a reconnect reuses it
+    read_only: bool
 
 
 class ImapWorker:
     def __init__(
         self,
         account: Account,
-        password: str,
+        secret: str | Callable[[], str],
         post: Callable[[Result], None],
         *,
         fill_batch: int = FILL_BATCH,
         connect_fn: Callable[[Account, str], IMAPClient] = connect,
+        reconnect_delays: tuple[float, ...] = RECONNECT_DELAYS,
+        keepalive: float = KEEPALIVE,
     ) -> None:
         self.account = account
-        self._password = password
+        # Kept for reconnects, in memory only; a callable (an OAuth token command)
+        # is asked again each time, since tokens expire.
+        self._secret = secret
         self._post = post
+        self._reconnect_delays = reconnect_delays
+        self._keepalive = keepalive
+        self._stopping = threading.Event()
         self._fill_batch = fill_batch
         self._connect = connect_fn
         self._requests: queue.Queue[Request] = queue.Queue()
@@ -85,6 +99,7 @@ class ImapWorker:
         return request
 
     def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
         self._requests.put(Shutdown())
         self._thread.join(timeout)
 
@@ -92,17 +107,17 @@ class ImapWorker:
 
     def _run(self) -> None:
         try:
-            self._client = self._connect(self.account, self._password)
+            self._client = self._open()
         except ConnectError as error:
+            # At start-up a failure is the user's to fix (host, password, certificate):
+            # say it once, do not retry in a loop.
             self._post(ConnectionFailed(0, str(error)))
             return
         except Exception as error:  # never a silent dead thread
             log.exception("connect failed")
             self._post(ConnectionFailed(0, f"Cannot connect to {self.account.host}: {error}"))
             return
-        finally:
-            self._password = ""  # the connection is made; keep no copy around
-        self._post(Connected(0, frozenset(c.decode("ascii", "replace") for c in self._client.capabilities())))
+        self._post(Connected(0, self._capabilities()))
         try:
             self._loop()
         finally:
@@ -111,18 +126,63 @@ class ImapWorker:
             except Exception:
                 pass
 
+    def _open(self) -> IMAPClient:
+        secret = self._secret() if callable(self._secret) else self._secret
+        return self._connect(self.account, secret)
+
+    def _capabilities(self) -> frozenset[str]:
+        return frozenset(c.decode("ascii", "replace") for c in self._client.capabilities())
+
     def _loop(self) -> None:
         while True:
             try:
-                request = self._requests.get(block=not self._background)
+                if self._background:
+                    request = self._requests.get(block=False)
+                else:
+                    request = self._requests.get(timeout=self._keepalive)
             except queue.Empty:
-                if not self._guarded(0, self._background_step):
+                # Background work, or an idle NOOP that notices a dropped connection
+                # before the user's next key press does.
+                step = self._background_step if self._background else self._client.noop
+                if not self._guarded(0, step) and not self._reconnect():
                     return
                 continue
             if isinstance(request, Shutdown):
                 return
-            if not self._guarded(request.id, lambda: self._handle(request)):
-                return
+            while not self._guarded(request.id, lambda: self._handle(request)):
+                if not self._reconnect():
+                    return
+                if not request.retry_safe:
+                    self._post(RequestFailed(request.id, "the connection dropped; not retried, check the mailbox"))
+                    break
+
+    def _reconnect(self) -> bool:
+        """Reconnect with backoff and re-select the open mailbox. False: give up (stopping)."""
+        selection = self._selection
+        self._selection = None
+        self._background = deque(step for step in self._background if step[0] != "fill")
+        for attempt in itertools.count():
+            delay = self._reconnect_delays[min(attempt, len(self._reconnect_delays) - 1)]
+            if self._stopping.wait(delay):
+                return False
+            try:
+                self._client = self._open()
+            except ConnectError as error:
+                if not getattr(error, "retryable", True):  # a wrong password stays wrong
+                    self._post(ConnectionFailed(0, str(error)))
+                    return False
+                self._post(ConnectionLost(0, f"{error} Retrying…"))
+                continue
+            except Exception as error:  # keep trying: the network may come back
+                log.warning("reconnect failed: %s", error)
+                continue
+            break
+        self._post(Reconnected(0, self._capabilities()))
+        if selection is not None:
+            # The user's view must match the server again: re-select, refill.
+            self._guarded(selection.request_id, lambda: self._select(selection.request_id, selection.raw_name,
+                                                                      selection.read_only))
+        return True
 
     def _guarded(self, request_id: int, step: Callable[[], None]) -> bool:
         """Run one step; report failures. False when the connection is gone."""
@@ -130,7 +190,7 @@ class ImapWorker:
             step()
         except (IMAPClientAbortError, OSError) as error:
             log.warning("connection lost: %s", error)
-            self._post(ConnectionFailed(request_id, f"The connection to {self.account.host} was lost: {error}"))
+            self._post(ConnectionLost(request_id, f"The connection to {self.account.host} was lost ({error}); reconnecting…"))
             return False
         except (IMAPClientError, commands.UnsafeArgument, ValueError) as error:
             self._post(RequestFailed(request_id, str(error)))
@@ -147,20 +207,25 @@ class ImapWorker:
             if request.with_status:
                 self._background.extend(("status", request.id, m.raw_name) for m in mailboxes if m.selectable)
         elif isinstance(request, SelectMailbox):
-            # If this SELECT fails, no mailbox is selected any more (RFC 3501): forget the
-            # old one first, so its fill cannot run against the wrong (or no) mailbox.
-            self._selection = None
-            self._background = deque(step for step in self._background if step[0] != "fill")
-            selected = commands.select_mailbox(client, request.raw_name, request.read_only)
-            self._selection = _Selection(selected.raw_name, selected.uidvalidity, len(selected.uids), set())
-            self._post(MailboxSelected(request.id, selected))
-            self._queue_fill(request.id, selected.uids)
+            self._select(request.id, request.raw_name, request.read_only)
         elif isinstance(request, FetchStatus):
             self._post(StatusFetched(request.id, commands.fetch_status(client, request.raw_name)))
         elif isinstance(request, FetchEnvelopes):
             self._fetch_envelopes(request.id, request.raw_name, request.uidvalidity, list(request.uids))
         elif isinstance(request, FetchMessage):
             self._fetch_message(request)
+
+    def _select(self, request_id: int, raw_name: bytes, read_only: bool) -> None:
+        # If this SELECT fails, no mailbox is selected any more (RFC 3501): forget the
+        # old one first, so its fill cannot run against the wrong (or no) mailbox.
+        self._selection = None
+        self._background = deque(step for step in self._background if step[0] != "fill")
+        selected = commands.select_mailbox(self._client, raw_name, read_only)
+        self._selection = _Selection(
+            selected.raw_name, selected.uidvalidity, len(selected.uids), set(), request_id, read_only
+        )
+        self._post(MailboxSelected(request_id, selected))
+        self._queue_fill(request_id, selected.uids)
 
     def _queue_fill(self, request_id: int, uids: tuple[int, ...]) -> None:
         newest_first = list(reversed(uids))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Tree
@@ -22,7 +24,17 @@ def sort_key(mailbox: Mailbox) -> tuple:
     return (2, 0, mailbox.name.casefold())
 
 
-class MailboxTree(Tree[Mailbox | None]):
+@dataclass(frozen=True)
+class TreeEntry:
+    """What a tree node stands for: an account (mailbox None) or one of its mailboxes."""
+
+    account: str
+    mailbox: Mailbox | None
+
+
+class MailboxTree(Tree[TreeEntry | None]):
+    """One top-level node per account, its mailboxes below."""
+
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="tree.down"),
         Binding("k", "cursor_up", "Up", show=False, id="tree.up"),
@@ -30,60 +42,76 @@ class MailboxTree(Tree[Mailbox | None]):
         Binding("end,G", "scroll_end", "Last", show=False, id="tree.last"),
     ]
 
-    def __init__(self, account_name: str, *, id: str | None = None) -> None:
-        super().__init__(Text(safe_line(account_name)), id=id)
-        self.show_root = True
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(Text("accounts"), id=id)
+        self.show_root = False
         self.guide_depth = 2
-        self._mailbox_nodes: dict[bytes, TreeNode[Mailbox | None]] = {}
-        self._status: dict[bytes, MailboxStatus] = {}
+        self._accounts: dict[str, TreeNode[TreeEntry | None]] = {}
+        self._mailbox_nodes: dict[tuple[str, bytes], TreeNode[TreeEntry | None]] = {}
+        self._status: dict[tuple[str, bytes], MailboxStatus] = {}
 
     def process_label(self, label: str | Text) -> Text:
         # Never parse a label as markup: mailbox names come from the server.
         text = label if isinstance(label, Text) else Text(label)
         return text.split()[0] if text.plain else text
 
-    def show_mailboxes(self, mailboxes: tuple[Mailbox, ...]) -> None:
-        self.clear()
-        self._mailbox_nodes.clear()
-        by_path: dict[tuple[str, ...], TreeNode[Mailbox | None]] = {}
+    def add_account(self, account: str) -> None:
+        node = self.root.add(Text(safe_line(account), style="bold"), data=TreeEntry(account, None), expand=True)
+        self._accounts[account] = node
+        self.root.expand()
+
+    def show_account_problem(self, account: str, problem: str) -> None:
+        label = Text(safe_line(account), style="bold")
+        if problem:
+            label.append(" ! " + safe_line(problem, 60), style="red")
+        self._accounts[account].set_label(label)
+
+    def show_mailboxes(self, account: str, mailboxes: tuple[Mailbox, ...]) -> None:
+        account_node = self._accounts[account]
+        account_node.remove_children()
+        for key in [key for key in self._mailbox_nodes if key[0] == account]:
+            del self._mailbox_nodes[key]
+        by_path: dict[tuple[str, ...], TreeNode[TreeEntry | None]] = {}
         top_level = sorted((m for m in mailboxes if len(m.parts) == 1), key=sort_key)
         nested = sorted((m for m in mailboxes if len(m.parts) > 1), key=lambda m: [p.casefold() for p in m.parts])
         for mailbox in [*top_level, *nested]:
-            parent = self.root
+            parent = account_node
             # A LIST answer may name "A/B" without "A": show "A" as a plain heading.
             for depth in range(1, len(mailbox.parts)):
                 path = mailbox.parts[:depth]
                 if path not in by_path:
-                    by_path[path] = parent.add(Text(safe_line(path[-1]), style="dim italic"), data=None, expand=True)
+                    heading = Text(safe_line(path[-1]), style="dim italic")
+                    by_path[path] = parent.add(heading, data=TreeEntry(account, None), expand=True)
                 parent = by_path[path]
             node = by_path.get(mailbox.parts)
+            entry = TreeEntry(account, mailbox)
             if node is None:
-                node = parent.add(self._label(mailbox), data=mailbox, expand=True, allow_expand=False)
+                node = parent.add(self._label(account, mailbox), data=entry, expand=True, allow_expand=False)
                 by_path[mailbox.parts] = node
             else:  # it was a placeholder heading; now we know the mailbox itself
-                node.data = mailbox
-                node.set_label(self._label(mailbox))
-            self._mailbox_nodes[mailbox.raw_name] = node
+                node.data = entry
+                node.set_label(self._label(account, mailbox))
+            self._mailbox_nodes[(account, mailbox.raw_name)] = node
         for node in by_path.values():
             node.allow_expand = bool(node.children)
-        self.root.expand()
+        account_node.expand()
 
-    def show_status(self, status: MailboxStatus) -> None:
-        self._status[status.raw_name] = status
-        node = self._mailbox_nodes.get(status.raw_name)
-        if node is not None and node.data is not None:
-            node.set_label(self._label(node.data))
+    def show_status(self, account: str, status: MailboxStatus) -> None:
+        self._status[(account, status.raw_name)] = status
+        node = self._mailbox_nodes.get((account, status.raw_name))
+        if node is not None and node.data is not None and node.data.mailbox is not None:
+            node.set_label(self._label(account, node.data.mailbox))
 
-    def status_of(self, raw_name: bytes) -> MailboxStatus | None:
-        return self._status.get(raw_name)
+    def status_of(self, account: str, raw_name: bytes) -> MailboxStatus | None:
+        return self._status.get((account, raw_name))
 
-    def select_mailbox_node(self, raw_name: bytes) -> None:
-        node = self._mailbox_nodes.get(raw_name)
+    def select_mailbox_node(self, account: str, raw_name: bytes) -> None:
+        node = self._mailbox_nodes.get((account, raw_name))
         if node is not None:
             # The tree lays out its lines on the next refresh; move once they exist.
             self.call_after_refresh(self.move_cursor, node)
 
-    def _label(self, mailbox: Mailbox) -> Text:
+    def _label(self, account: str, mailbox: Mailbox) -> Text:
         leaf = mailbox.parts[-1]
         label = Text()
         if not mailbox.selectable:
@@ -93,7 +121,7 @@ class MailboxTree(Tree[Mailbox | None]):
         role = _ROLE_NAMES.get(mailbox.special_use or "")
         if role and role.casefold() != leaf.casefold():
             label.append(f" ({role})", style="dim")
-        status = self._status.get(mailbox.raw_name)
+        status = self._status.get((account, mailbox.raw_name))
         if status is not None:
             if status.unseen:
                 label.append(f" {status.unseen}", style="bold")

@@ -100,15 +100,18 @@ class MessageList(ScrollView, can_focus=True):
 
     # -- data --------------------------------------------------------------
 
-    def show_mailbox(self, uids_ascending: tuple[int, ...]) -> None:
+    def show_mailbox(self, uids_ascending: tuple[int, ...], keep_cursor: bool = False) -> None:
+        """Show these rows; with keep_cursor (the same mailbox again), stay on the same message."""
+        previous_uid = self.current_uid if keep_cursor else None
+        previous_top = round(self.scroll_y) if keep_cursor else 0
         self.uids = list(reversed(uids_ascending))
         self.envelopes = {}
         self._asked = set()
         self._lines.clear()
         self._today = now()
         self.virtual_size = Size(self._row_width, len(self.uids))
-        self.scroll_to(0, 0, animate=False, immediate=True)
-        self.cursor = 0
+        self.scroll_to(0, previous_top, animate=False, immediate=True)
+        self.cursor = self.uids.index(previous_uid) if previous_uid in self.uids else 0
         self._want_visible_rows()
         self.refresh()
 
