@@ -1,10 +1,11 @@
 """The accounts file: the documented form loads, every mistake names the key and the file."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from tui.config import ConfigError, load_config
+from tui.config import AUTH_METHODS, SAMPLE_CONFIG, ConfigError, load_config, parse_config
 
 README_EXAMPLE = """
 [accounts.work]
@@ -55,6 +56,22 @@ def test_first_account_is_default_and_named_one_is_found(tmp_path):
         ('host = "h.example"\nusername = "u"\ntls = "ssl"\n', "'accounts.a.tls' .* must be one of"),
         ('host = "mail.example.org"\nusername = "u"\ntls = "none"\n', "not a loopback address"),
         ('host = "h.example"\nusername = "u"\nca_file = "/nonexistent/ca.pem"\n', "does not exist"),
+        ('host = "h.example"\nusername = "u"\nauth = "gssapi"\n', "'accounts.a.auth' .* must be one of login, plain"),
+        ('host = "h.example"\nusername = "u"\nauth = 1\n', "'accounts.a.auth' .* must be a string, not int"),
+        ('host = "h.example"\nusername = "u"\nauth = "xoauth2"\n', "'accounts.a.auth' .* needs oauth2_token_command"),
+        ('host = "h.example"\nusername = "u"\nauth = "oauthbearer"\n', "needs oauth2_token_command"),
+        (
+            'host = "h.example"\nusername = "u"\noauth2_token_command = "t"\n',
+            "'accounts.a.oauth2_token_command' .* only used with auth",
+        ),
+        ('host = "h.example"\nusername = "u"\noauth2_token_command = ["t"]\n', "must be a string, not list"),
+        ('host = "h.example"\nusername = "u"\nallow_plaintext = "yes"\n', "'accounts.a.allow_plaintext' .* true or false"),
+        ('host = "h.example"\nusername = "u"\nconnect_timeout = 0\n', "'accounts.a.connect_timeout' .* positive"),
+        ('host = "h.example"\nusername = "u"\nread_timeout = -1.5\n', "'accounts.a.read_timeout' .* positive"),
+        ('host = "h.example"\nusername = "u"\nread_timeout = inf\n', "'accounts.a.read_timeout' .* positive"),
+        ('host = "h.example"\nusername = "u"\nread_timeout = nan\n', "'accounts.a.read_timeout' .* positive"),
+        ('host = "h.example"\nusername = "u"\nconnect_timeout = "10"\n', "'accounts.a.connect_timeout' .* a number, not str"),
+        ('host = "h.example"\nusername = "u"\nconnect_timeout = true\n', "'accounts.a.connect_timeout' .* a number, not bool"),
     ],
 )
 def test_mistakes_name_key_and_file(tmp_path, body, expected):
@@ -69,9 +86,43 @@ def test_plaintext_allowed_to_loopback(tmp_path):
     assert config.accounts[0].port == 143
 
 
+def test_new_keys_default_to_password_login_over_tls(tmp_path):
+    account = load_config(write(tmp_path, '[accounts.a]\nhost = "h.example"\nusername = "u"\n')).accounts[0]
+    assert (account.auth, account.oauth2_token_command, account.allow_plaintext) == ("login", None, False)
+    assert (account.connect_timeout, account.read_timeout) == (15.0, 120.0)
+
+
+@pytest.mark.parametrize("auth", AUTH_METHODS)
+def test_every_auth_method_loads(tmp_path, auth):
+    token = 'oauth2_token_command = "oauth2l fetch"\n' if auth in ("xoauth2", "oauthbearer") else ""
+    text = f'[accounts.a]\nhost = "h.example"\nusername = "u"\nauth = "{auth}"\n{token}'
+    account = load_config(write(tmp_path, text)).accounts[0]
+    assert account.auth == auth
+    assert account.oauth2_token_command == ("oauth2l fetch" if token else None)
+
+
+def test_allow_plaintext_lets_tls_none_reach_a_remote_host(tmp_path):
+    text = '[accounts.a]\nhost = "mail.example.org"\nusername = "u"\ntls = "none"\nallow_plaintext = true\n'
+    account = load_config(write(tmp_path, text)).accounts[0]
+    assert (account.tls, account.port, account.allow_plaintext) == ("none", 143, True)
+    with pytest.raises(ConfigError, match="not a loopback address.*allow_plaintext"):
+        load_config(write(tmp_path, text.replace("true", "false")))
+
+
+def test_timeouts_take_integers_and_floats(tmp_path):
+    text = '[accounts.a]\nhost = "h.example"\nusername = "u"\nconnect_timeout = 5\nread_timeout = 0.5\n'
+    account = load_config(write(tmp_path, text)).accounts[0]
+    assert (account.connect_timeout, account.read_timeout) == (5.0, 0.5)
+    assert isinstance(account.connect_timeout, float)
+
+
 def test_missing_file_and_bad_toml_are_clear(tmp_path):
-    with pytest.raises(ConfigError, match="No config file at"):
+    with pytest.raises(ConfigError, match="No config file at") as info:
         load_config(tmp_path / "nope.toml")
+    message = str(info.value)
+    assert str(tmp_path / "nope.toml") in message
+    assert "$TUI_MAIL_CONFIG" in message and "--config" in message and "--demo" in message
+    assert SAMPLE_CONFIG in message
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(write(tmp_path, "[accounts.a\n"))
 
@@ -80,3 +131,9 @@ def test_env_var_sets_default_path(tmp_path, monkeypatch):
     path = write(tmp_path, README_EXAMPLE)
     monkeypatch.setenv("TUI_MAIL_CONFIG", str(path))
     assert load_config().path == path
+
+
+def test_the_sample_in_the_missing_config_message_loads():
+    config = parse_config(tomllib.loads(SAMPLE_CONFIG), None)
+    assert config.account(None).name == "work"
+    assert config.account(None).password_command == "pass show mail/work"

@@ -7,6 +7,7 @@ so the CLI can print one sentence instead of a traceback.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import socket
 import tomllib
@@ -18,6 +19,17 @@ from platformdirs import user_config_path
 TLS_MODES = ("implicit", "starttls", "none")
 AUTH_METHODS = ("login", "plain", "cram-md5", "xoauth2", "oauthbearer")
 OAUTH_METHODS = ("xoauth2", "oauthbearer")
+
+# Shown when there is no config file: the README's example without the optional keys.
+# tests/test_config.py checks that it loads as-is.
+SAMPLE_CONFIG = """\
+[accounts.work]
+host = "imap.example.org"
+port = 993
+tls = "implicit"
+username = "me@example.org"
+password_command = "pass show mail/work"   # or leave it out and run `tui-mail login work`
+"""
 
 
 class ConfigError(Exception):
@@ -87,15 +99,21 @@ def load_config(path: Path | None = None) -> Config:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(
-            f"No config file at {path}. Create one with an [accounts.NAME] table "
-            "(see the README), or try `tui-mail --demo`."
-        ) from None
+        raise ConfigError(missing_config_message(path)) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"Cannot read {path}: {error}.") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}.") from None
     return parse_config(data, path)
+
+
+def missing_config_message(path: Path) -> str:
+    default = user_config_path("tui-mail") / "config.toml"
+    return (
+        f"No config file at {path} (tui-mail reads --config PATH, else $TUI_MAIL_CONFIG, "
+        f"else {default}). Create it with an account like this one (see the README), "
+        f"or try `tui-mail --demo` first:\n\n{SAMPLE_CONFIG}"
+    )
 
 
 def parse_config(data: dict, path: Path | None) -> Config:
@@ -122,8 +140,9 @@ def _parse_account(name: str, table: dict, path: Path | None) -> Account:
         types, _required = _ACCOUNT_KEYS[key]
         # bool is an int in Python; a port of `true` is still a mistake.
         if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+            expected = _TYPE_NAMES[float if float in types else types[0]]
             raise ConfigError(
-                f"'accounts.{name}.{key}' {where} must be {_TYPE_NAMES[types[0]]}, "
+                f"'accounts.{name}.{key}' {where} must be {expected}, "
                 f"not {type(value).__name__}."
             )
     for key, (_types, required) in _ACCOUNT_KEYS.items():
@@ -154,8 +173,14 @@ def _parse_account(name: str, table: dict, path: Path | None) -> Account:
             f"'accounts.{name}.auth' {where} is {auth!r}, which needs oauth2_token_command "
             "(a command that prints a fresh access token)."
         )
+    if auth not in OAUTH_METHODS and "oauth2_token_command" in table:
+        raise ConfigError(
+            f"'accounts.{name}.oauth2_token_command' {where} is only used with auth = \"xoauth2\" "
+            f"or \"oauthbearer\", but auth is {auth!r}."
+        )
     for key in ("connect_timeout", "read_timeout"):
-        if key in table and not table[key] > 0:
+        # TOML has inf and nan; neither is a timeout a socket accepts.
+        if key in table and not (math.isfinite(table[key]) and table[key] > 0):
             raise ConfigError(f"'accounts.{name}.{key}' {where} must be a positive number of seconds.")
     ca_file = None
     if "ca_file" in table:
