@@ -204,7 +204,10 @@ ssl_key = <{self.key_file}
 ssl_min_protocol = TLSv1.2
 
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+# CRAM-MD5 works because the passwd-file keeps the PLAIN scheme
+auth_mechanisms = plain login cram-md5
+# one "Password mismatch" line per failed attempt: tests count them (no retry loops)
+auth_verbose = yes
 # tests log in with wrong passwords on purpose: no 2 s failure delay, no per-IP penalty
 auth_failure_delay = 0
 passdb {{
