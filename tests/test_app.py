@@ -318,3 +318,30 @@ async def test_status_says_reconnecting_and_the_list_recovers(dovecot_demo):
             await pilot.pause()
     finally:
         proxy.close()
+
+
+async def test_debug_trace_has_the_conversation_but_no_secret(dovecot_demo, tmp_path):
+    import dataclasses
+
+    trace_file = tmp_path / "imap.trace"
+    account = dataclasses.replace(dovecot_demo.account, auth="plain")  # AUTHENTICATE PLAIN, the payload must go
+    app = MailApp(account, dovecot_demo.password, debug_imap=trace_file, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await loaded(app)
+        listing.cursor = 0
+        await pilot.press("enter")
+        await wait_for(lambda: app.query_one(MessageView).parsed is not None)
+        await pilot.press("P")
+        await pilot.pause(0.3)
+        assert app.screen.__class__.__name__ == "ProtocolLogScreen"
+        shown = " ".join(str(widget.render()) for widget in app.screen.query("Static"))
+        assert "IMAP4REV1" in shown.upper()
+        await pilot.press("escape")
+    written = trace_file.read_bytes()
+    assert b"SELECT" in written and b"UID FETCH" in written
+    assert b"AUTHENTICATE PLAIN" in written
+    assert dovecot_demo.password.encode() not in written
+    import base64
+
+    sasl = base64.b64encode(f"\0{account.username}\0{dovecot_demo.password}".encode())
+    assert sasl not in written

@@ -195,34 +195,3 @@ def test_debug_imap_needs_an_existing_folder(tmp_path, accounts):
     result = run_cli("--config", str(accounts), "--debug-imap", str(tmp_path / "no" / "trace.log"))
     assert result.returncode == 2
     assert "--debug-imap" in result.stderr and "does not exist" in result.stderr
-
-
-class RecordingApp:
-    """Stands in for MailApp: records what the CLI passes, runs nothing."""
-
-    calls: list = []
-
-    def __init__(self, account, password, *, others=(), read_only=False, debug_imap=None):
-        RecordingApp.calls.append((account.name, password, read_only, debug_imap))
-
-    def run(self):
-        pass
-
-
-class OldApp(RecordingApp):
-    def __init__(self, account, password, *, others=(), read_only=False):
-        RecordingApp.calls.append((account.name, password, read_only, "not passed"))
-
-
-@pytest.mark.parametrize("app, expected", [(RecordingApp, "trace"), (OldApp, "not passed")])
-def test_debug_imap_reaches_the_app_when_it_takes_it(tmp_path, monkeypatch, app, expected):
-    import tui.app
-
-    monkeypatch.setattr(cli, "setup_logging", lambda: tmp_path / "log")
-    monkeypatch.setattr(tui.app, "MailApp", app)
-    monkeypatch.setattr(RecordingApp, "calls", [])
-    config = tmp_path / "pw.toml"
-    config.write_text('[accounts.work]\nhost = "imap.example.org"\nusername = "u"\npassword_command = "echo pw"\n')
-    trace = tmp_path / "trace.log"
-    assert cli.main(["--config", str(config), "--read-only", "--debug-imap", str(trace)]) == 0
-    assert RecordingApp.calls == [("work", "pw", True, trace if expected == "trace" else expected)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import App, ComposeResult, SystemCommand
@@ -36,11 +37,13 @@ from .imap.contract import (
     SelectMailbox,
     StatusFetched,
 )
+from .imap.trace import ProtocolTrace
 from .imap.worker import ImapWorker
 from .models import Mailbox, MessageRef, SelectedMailbox
 from .safe_text import safe_line
 from .screens import HelpScreen, PasswordScreen
 from .widgets.mailbox_tree import MailboxTree, TreeEntry
+from .widgets.protocol_log import ProtocolLogScreen
 from .widgets.message_list import MessageList
 from .widgets.message_view import BodyView, MessageView
 
@@ -65,6 +68,7 @@ class MailApp(App[None]):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("P", "protocol_log", "Protocol log", show=False, id="app.protocol_log"),
         Binding("escape", "close_viewer", "Close", id="app.close_viewer"),
         Binding("tab", "focus_next", "Next pane", show=False, id="app.next_pane"),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="app.previous_pane"),
@@ -79,17 +83,19 @@ class MailApp(App[None]):
         read_only: bool = False,
         worker_factory: WorkerFactory = ImapWorker,
         worker_options: dict | None = None,
+        debug_imap: Path | None = None,
     ) -> None:
         """`account` opens first; `others` are further accounts, each its own tree root.
 
         A secret of None means: ask the user in the app, and keep it in memory only.
+        `debug_imap` also writes every account's protocol trace to that file.
         """
         super().__init__()
         self.sessions: dict[str, AccountSession] = {}
         for acc, acc_secret in [(account, secret), *others]:
-            self.sessions[acc.name] = AccountSession(
-                acc, acc_secret, read_only or acc.read_only, options=dict(worker_options or {})
-            )
+            # Every account keeps its recent commands for the protocol log screen.
+            options = {"trace": ProtocolTrace(debug_imap), **(worker_options or {})}
+            self.sessions[acc.name] = AccountSession(acc, acc_secret, read_only or acc.read_only, options=options)
         self._worker_factory = worker_factory
         self.session: AccountSession = self.sessions[account.name]  # the one whose mailbox is open
         self.selected: SelectedMailbox | None = None
@@ -156,6 +162,7 @@ class MailApp(App[None]):
     def on_unmount(self) -> None:
         for session in self.sessions.values():
             session.stop()
+            session.options["trace"].close()
 
     def submit(self, request: Request, session: AccountSession | None = None) -> Request | None:
         return (session or self.session).submit(request)
@@ -368,6 +375,10 @@ class MailApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def action_protocol_log(self) -> None:
+        if not isinstance(self.screen, ProtocolLogScreen):
+            self.push_screen(ProtocolLogScreen(self.session.options["trace"], self.session.capabilities))
+
     def action_open_message(self) -> None:
         self.query_one(MessageList).action_open()
 
@@ -378,6 +389,8 @@ class MailApp(App[None]):
         yield from super().get_system_commands(screen)
         listing = self.query_one(MessageList)
         yield SystemCommand("Help: keys", "Show every key binding (?)", self.action_help)
+        yield SystemCommand("Protocol log", "The last IMAP commands, their latency, the capabilities (P)",
+                            self.action_protocol_log)
         yield SystemCommand("Open message", "Open the message under the cursor (Enter)", self.action_open_message)
         yield SystemCommand("Close message", "Close the message viewer (Esc)", self.action_close_viewer)
         yield SystemCommand("Next message", "Move down the list (j)", listing.action_cursor_down)

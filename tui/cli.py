@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import logging
 import sys
 import warnings
@@ -119,26 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo:
         from .demo import run_demo
 
-        return run_demo(**_supported(run_demo, read_only=args.read_only, debug_imap=_debug_path(args)))
+        return run_demo(read_only=args.read_only, debug_imap=_debug_path(args))
     return run_account(args)
 
 
 def _debug_path(args: argparse.Namespace) -> Path | None:
     return args.debug_imap.expanduser() if args.debug_imap is not None else None
-
-
-def _supported(function, **kwargs) -> dict:
-    """Drop `debug_imap` if `function` does not take it yet.
-
-    Transitional: --debug-imap is parsed here while MailApp (and run_demo) learn the
-    keyword in parallel. Once they do, call them with debug_imap= directly and delete this.
-    """
-    parameters = inspect.signature(function).parameters
-    if "debug_imap" not in parameters:
-        if kwargs.get("debug_imap") is not None:
-            log.warning("--debug-imap is not supported by this build yet; no trace is written.")
-        kwargs.pop("debug_imap", None)
-    return kwargs
 
 
 def run_account(args: argparse.Namespace) -> int:
@@ -154,9 +139,8 @@ def run_account(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     from .app import MailApp
 
-    options = _supported(MailApp.__init__, read_only=args.read_only, debug_imap=_debug_path(args))
     (account, secret), *others = logins
-    MailApp(account, secret, others=others, **options).run()
+    MailApp(account, secret, others=others, read_only=args.read_only, debug_imap=_debug_path(args)).run()
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from imapclient import IMAPClient
 
@@ -30,9 +31,9 @@ def demo_account(inbox_size: int = 320) -> Iterator[tuple[Account, str]]:
         yield account, server.password
 
 
-def run_demo(read_only: bool = False) -> int:
+def run_demo(read_only: bool = False, debug_imap: Path | None = None) -> int:
     from .app import MailApp
 
     with demo_account() as (account, password):
-        MailApp(account, password, read_only=read_only).run()
+        MailApp(account, password, read_only=read_only, debug_imap=debug_imap).run()
     return 0

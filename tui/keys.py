@@ -5,6 +5,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("everywhere", "Tab / Shift+Tab", "next / previous pane"),
     ("everywhere", "?", "this help"),
     ("everywhere", "Ctrl+P", "command palette: every action by name"),
+    ("everywhere", "P", "protocol log: recent IMAP commands, latency, capabilities"),
     ("everywhere", "q", "quit"),
     ("mailboxes", "Up/Down, j/k", "move"),
     ("mailboxes", "Enter", "open the mailbox"),

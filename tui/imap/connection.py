@@ -29,6 +29,8 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.imapclient import SocketTimeout
 
 from ..config import Account
+from .trace import ProtocolTrace
+from .trace import attach as attach_trace
 from .auth import CLEARTEXT_METHODS, REQUIRED_CAPABILITY, authenticate
 
 
@@ -52,11 +54,12 @@ def tls_context(account: Account) -> ssl.SSLContext:
     return context
 
 
-def connect(account: Account, password: str) -> IMAPClient:
+def connect(account: Account, password: str, trace: ProtocolTrace | None = None) -> IMAPClient:
     """An authenticated `IMAPClient` for `account`, or `ConnectError`.
 
     `password` is the password, or the OAuth2 access token when account.auth is
-    "xoauth2" or "oauthbearer". Timeouts come from the account.
+    "xoauth2" or "oauthbearer". Timeouts come from the account. With a `trace`,
+    the conversation is recorded from the greeting on, credentials redacted.
     """
     try:
         client = IMAPClient(
@@ -68,6 +71,10 @@ def connect(account: Account, password: str) -> IMAPClient:
         )
     except Exception as error:
         raise _failure(error, account, "connecting") from None
+    if trace is not None:
+        # Before STARTTLS and LOGIN: those are what a protocol log is for (redacted).
+        trace.record_greeting(client.welcome or b"")
+        attach_trace(client._imap, trace)
     try:
         if account.tls == "starttls":
             _starttls(client, account)

@@ -24,6 +24,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from ..config import Account
 from . import commands
 from .connection import ConnectError, connect
+from .trace import ProtocolTrace
 from .contract import (
     Connected,
     ConnectionFailed,
@@ -74,6 +75,7 @@ class ImapWorker:
         connect_fn: Callable[[Account, str], IMAPClient] = connect,
         reconnect_delays: tuple[float, ...] = RECONNECT_DELAYS,
         keepalive: float = KEEPALIVE,
+        trace: ProtocolTrace | None = None,
     ) -> None:
         self.account = account
         # Kept for reconnects, in memory only; a callable (an OAuth token command)
@@ -82,6 +84,7 @@ class ImapWorker:
         self._post = post
         self._reconnect_delays = reconnect_delays
         self._keepalive = keepalive
+        self.trace = trace
         self._stopping = threading.Event()
         self._fill_batch = fill_batch
         self._connect = connect_fn
@@ -128,7 +131,9 @@ class ImapWorker:
 
     def _open(self) -> IMAPClient:
         secret = self._secret() if callable(self._secret) else self._secret
-        return self._connect(self.account, secret)
+        if self.trace is None:
+            return self._connect(self.account, secret)
+        return self._connect(self.account, secret, self.trace)
 
     def _capabilities(self) -> frozenset[str]:
         return frozenset(c.decode("ascii", "replace") for c in self._client.capabilities())
