@@ -68,3 +68,48 @@ def test_hostile_message_reaches_the_terminal_as_plain_text(tmux, tmp_path):
         assert payload not in written, f"{payload!r} reached the terminal"
     # The app quit on q (and not earlier through a live [@click=app.quit]).
     assert "Free prize" not in tmux("capture-pane", "-p", "-t", "demo")
+
+
+def _config(tmp_path, body: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text("[accounts.work]\n" + body)
+    return path
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("wrong password", "refused the login for account 'work'"),
+        ("bad certificate", "could not be verified"),
+        ("refused connection", "refused the connection"),
+        ("unknown host", "Cannot find the host"),
+    ],
+)
+def test_connection_mistakes_end_the_cli_with_one_clear_line(tmux, tmp_path, dovecot, case, expected):
+    from tui.demo_server import free_port
+
+    bodies = {
+        "wrong password": f'host = "127.0.0.1"\nport = {dovecot.port}\ntls = "none"\nusername = "{dovecot.user}"\n'
+        'password_command = "echo not-the-password"\n',
+        "bad certificate": f'host = "localhost"\nport = {dovecot.tls_port}\nusername = "{dovecot.user}"\n'
+        'password_command = "echo x"\n',
+        "refused connection": f'host = "127.0.0.1"\nport = {free_port()}\ntls = "none"\nusername = "u"\n'
+        'password_command = "echo x"\n',
+        "unknown host": 'host = "no-such-host.invalid"\nusername = "u"\npassword_command = "echo x"\n',
+    }
+    config = _config(tmp_path, bodies[case])
+    executable = Path(sys.executable).parent / "tui-mail"
+    rc = tmp_path / "rc"
+    # Textual draws on stderr, so the message is read off the screen after it exits.
+    command = f"env -u COLUMNS -u LINES XDG_STATE_HOME={tmp_path} {executable} --config {config}; echo $? > {rc}; sleep 30"
+    tmux("new-session", "-d", "-s", "demo", "-x", "200", "-y", "30", command)
+    deadline = time.monotonic() + 30
+    while not rc.exists() or not rc.read_text().strip():
+        assert time.monotonic() < deadline, "tui-mail did not exit by itself"
+        time.sleep(0.2)
+    assert rc.read_text().strip() == "1"
+    screen = tmux("capture-pane", "-p", "-J", "-t", "demo")
+    lines = [line for line in screen.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("tui-mail: ") and expected in lines[0]
+    assert "Traceback" not in screen

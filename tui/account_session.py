@@ -30,6 +30,7 @@ class AccountSession:
     capabilities: frozenset[str] = frozenset()
     problem: str = ""
     skipped: bool = False  # the user declined to give a password
+    failed: bool = False  # the worker stopped for good (e.g. a wrong password)
     options: dict = field(default_factory=dict)  # extra ImapWorker keyword arguments
 
     @property

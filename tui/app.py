@@ -97,6 +97,7 @@ class MailApp(App[None]):
             options = {"trace": ProtocolTrace(debug_imap), **(worker_options or {})}
             self.sessions[acc.name] = AccountSession(acc, acc_secret, read_only or acc.read_only, options=options)
         self._worker_factory = worker_factory
+        self.startup_failures: list[str] = []  # set when no account could connect at all
         self.session: AccountSession = self.sessions[account.name]  # the one whose mailbox is open
         self.selected: SelectedMailbox | None = None
         self._select_request = 0
@@ -200,7 +201,16 @@ class MailApp(App[None]):
             case ConnectionFailed(message=text):
                 # The worker has stopped: say so everywhere something was waiting on it.
                 session.connected = session.reconnecting = False
+                session.failed = True
                 self._set_problem(session, text)
+                if all(s.failed or s.skipped for s in self.sessions.values()) and not any(
+                    s.capabilities for s in self.sessions.values()
+                ):
+                    # Nothing ever connected: a TUI with empty panes helps nobody.
+                    # Leave, and let the CLI print the reasons as plain lines.
+                    self.startup_failures = [s.problem for s in self.sessions.values() if s.failed]
+                    self.exit(return_code=1)
+                    return
                 viewer = self.query_one(MessageView)
                 if session is self.session and viewer.display and viewer.parsed is None:
                     viewer.show_error(text)

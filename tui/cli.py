@@ -140,8 +140,11 @@ def run_account(args: argparse.Namespace) -> int:
     from .app import MailApp
 
     (account, secret), *others = logins
-    MailApp(account, secret, others=others, read_only=args.read_only, debug_imap=_debug_path(args)).run()
-    return 0
+    app = MailApp(account, secret, others=others, read_only=args.read_only, debug_imap=_debug_path(args))
+    app.run()
+    for failure in app.startup_failures:
+        print(f"tui-mail: {failure}", file=sys.stderr)
+    return 1 if app.startup_failures else 0
 
 
 def _secret_for(account):
