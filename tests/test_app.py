@@ -325,7 +325,7 @@ async def test_debug_trace_has_the_conversation_but_no_secret(dovecot_demo, tmp_
 
     trace_file = tmp_path / "imap.trace"
     account = dataclasses.replace(dovecot_demo.account, auth="plain")  # AUTHENTICATE PLAIN, the payload must go
-    app = MailApp(account, dovecot_demo.password, debug_imap=trace_file, read_only=True)
+    app = MailApp(account, dovecot_demo.password, debug_imap=trace_file)
     async with app.run_test(size=(120, 40)) as pilot:
         listing = await loaded(app)
         listing.cursor = 0
@@ -340,6 +340,7 @@ async def test_debug_trace_has_the_conversation_but_no_secret(dovecot_demo, tmp_
     written = trace_file.read_bytes()
     assert b"SELECT" in written and b"UID FETCH" in written
     assert b"AUTHENTICATE PLAIN" in written
+    assert b"CLIENTBUG" not in written  # e.g. no STATUS on the selected mailbox
     assert dovecot_demo.password.encode() not in written
     import base64
 

@@ -110,6 +110,11 @@ def fetch_status(client: IMAPClient, raw_name: bytes) -> MailboxStatus:
     )
 
 
+def count_unseen(client: IMAPClient) -> int:
+    """Unseen messages in the selected mailbox."""
+    return len(client.search(["UNSEEN"]))
+
+
 def select_mailbox(client: IMAPClient, raw_name: bytes, read_only: bool) -> SelectedMailbox:
     check_mailbox_name(raw_name)
     try:
@@ -121,7 +126,7 @@ def select_mailbox(client: IMAPClient, raw_name: bytes, read_only: bool) -> Sele
         read_only = True
     exists = int(info.get(b"EXISTS", 0))
     uids = sorted(client.search(["ALL"])) if exists else []
-    unseen = len(client.search(["UNSEEN"])) if exists else 0
+    unseen = count_unseen(client) if exists else 0
     server_read_only = info.get(b"READ-ONLY", False) or not info.get(b"READ-WRITE", not read_only)
     return SelectedMailbox(
         raw_name=raw_name,

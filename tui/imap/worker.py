@@ -22,6 +22,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from ..config import Account
+from ..models import MailboxStatus
 from . import commands
 from .connection import ConnectError, connect
 from .trace import ProtocolTrace
@@ -214,7 +215,7 @@ class ImapWorker:
         elif isinstance(request, SelectMailbox):
             self._select(request.id, request.raw_name, request.read_only)
         elif isinstance(request, FetchStatus):
-            self._post(StatusFetched(request.id, commands.fetch_status(client, request.raw_name)))
+            self._post(StatusFetched(request.id, self._status(request.raw_name)))
         elif isinstance(request, FetchEnvelopes):
             self._fetch_envelopes(request.id, request.raw_name, request.uidvalidity, list(request.uids))
         elif isinstance(request, FetchMessage):
@@ -240,10 +241,18 @@ class ImapWorker:
     def _background_step(self) -> None:
         kind, request_id, arg = self._background.popleft()
         if kind == "status":
-            self._post(StatusFetched(request_id, commands.fetch_status(self._client, arg)))
+            self._post(StatusFetched(request_id, self._status(arg)))
         elif kind == "fill" and self._selection:
             sel = self._selection
             self._fetch_envelopes(request_id, sel.raw_name, sel.uidvalidity, arg)
+
+    def _status(self, raw_name: bytes) -> MailboxStatus:
+        sel = self._selection
+        if sel is not None and sel.raw_name == raw_name:
+            # STATUS on the selected mailbox is a client bug (RFC 3501 6.3.10; Dovecot
+            # says [CLIENTBUG]): count its unseen messages with a search instead.
+            return MailboxStatus(raw_name, sel.total, commands.count_unseen(self._client))
+        return commands.fetch_status(self._client, raw_name)
 
     def _fetch_envelopes(self, request_id: int, raw_name: bytes, uidvalidity: int, uids: list[int]) -> None:
         sel = self._selection
