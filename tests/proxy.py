@@ -18,6 +18,7 @@ class CuttableProxy:
         self._listener = socket.create_server((self.host, self.port))
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
+        self._rules: list[list] = []  # [pattern, times left]: cut when a client sends it
         self.connections = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -31,13 +32,28 @@ class CuttableProxy:
             with self._lock:
                 self._sockets += [client, upstream]
                 self.connections += 1
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+            for source, sink, watch in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pump, args=(source, sink, watch), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def cut_when_sent(self, pattern: bytes, times: int = 1_000_000) -> None:
+        """Cut the connection (before forwarding) whenever the client sends `pattern`, `times` times."""
+        with self._lock:
+            self._rules.append([pattern, times])
+
+    def _should_cut(self, data: bytes) -> bool:
+        with self._lock:
+            for rule in self._rules:
+                if rule[1] > 0 and rule[0] in data:
+                    rule[1] -= 1
+                    return True
+        return False
+
+    def _pump(self, source: socket.socket, sink: socket.socket, watch: bool) -> None:
         try:
             while data := source.recv(65536):
+                if watch and self._should_cut(data):
+                    self.cut()
+                    return
                 sink.sendall(data)
         except OSError:
             pass

@@ -346,3 +346,15 @@ async def test_debug_trace_has_the_conversation_but_no_secret(dovecot_demo, tmp_
 
     sasl = base64.b64encode(f"\0{account.username}\0{dovecot_demo.password}".encode())
     assert sasl not in written
+
+
+async def test_nothing_connected_and_the_last_prompt_declined_ends_the_app(dovecot_demo, pymap_demo):
+    app = MailApp(dovecot_demo.account, "wrong password", others=[(pymap_demo.account, None)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(lambda: app.sessions["dovecot"].failed)
+        assert app.screen.__class__.__name__ == "PasswordScreen"
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.return_code == 1
+    assert len(app.startup_failures) == 1
+    assert "refused the login for account 'dovecot'" in app.startup_failures[0]

@@ -500,3 +500,19 @@ def test_silent_server_times_out_with_the_accounts_connect_timeout():
         listener.close()
     assert "did not answer within 0.3 s" in str(caught.value)
     assert caught.value.retryable is True
+
+
+def test_a_drop_during_login_is_the_network_not_the_password(dovecot):
+    from proxy import CuttableProxy
+
+    proxy = CuttableProxy(dovecot.host, dovecot.port)
+    proxy.cut_when_sent(b"LOGIN")
+    account = Account(name="drop", host=proxy.host, port=proxy.port, tls="none", username=dovecot.user)
+    try:
+        with pytest.raises(ConnectError) as info:
+            connect(account, dovecot.password)
+    finally:
+        proxy.close()
+    assert info.value.retryable
+    assert "dropped while logging in" in str(info.value)
+    assert "Check username and password" not in str(info.value)

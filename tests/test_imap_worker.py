@@ -290,3 +290,48 @@ def test_idle_worker_notices_a_drop_by_itself(pymap_demo):
             harness.wait(Reconnected, timeout=10)
     finally:
         proxy.close()
+
+
+def _through_proxy(target):
+    from proxy import CuttableProxy
+
+    proxy = CuttableProxy(target.account.host, target.account.port)
+    return proxy, dataclasses.replace(target.account, host=proxy.host, port=proxy.port)
+
+
+def test_a_request_that_always_drops_the_connection_is_given_up(pymap_demo):
+    from tui.imap.contract import RequestFailed
+
+    proxy, account = _through_proxy(pymap_demo)
+    try:
+        with WorkerHarness(account, pymap_demo.password, reconnect_delays=(0.05,)) as harness:
+            harness.worker.submit(SelectMailbox(b"INBOX", read_only=True))
+            selected = harness.wait(MailboxSelected).selected
+            proxy.cut_when_sent(b"BODY.PEEK[]")  # as if the server died on this one message
+            poison = harness.worker.submit(FetchMessage(MessageRef(b"INBOX", selected.uidvalidity, selected.uids[-1]),
+                                                        mark_seen=False))
+            later = harness.worker.submit(ListMailboxes(with_status=False))
+            failure = harness.wait(RequestFailed, lambda r: r.request_id == poison.id)
+            assert "dropped each time" in failure.message
+            assert harness.wait(MailboxesListed, lambda r: r.request_id == later.id).mailboxes
+            assert proxy.connections == 3  # the first, one retry, and one to carry on: no storm
+    finally:
+        proxy.close()
+
+
+def test_a_drop_during_the_reselect_is_reconnected_again(dovecot_demo):
+    proxy, account = _through_proxy(dovecot_demo)
+    try:
+        with WorkerHarness(account, dovecot_demo.password, reconnect_delays=(0.05,)) as harness:
+            harness.worker.submit(SelectMailbox(b"INBOX", read_only=True))
+            selected = harness.wait(MailboxSelected).selected
+            harness.wait(EnvelopesFetched, lambda r: r.loaded == r.total)
+            proxy.cut_when_sent(b"BODY.PEEK[]", times=1)
+            proxy.cut_when_sent(b"EXAMINE", times=1)  # the re-select after the first reconnect
+            ref = MessageRef(b"INBOX", selected.uidvalidity, selected.uids[-1])
+            request = harness.worker.submit(FetchMessage(ref, mark_seen=False))
+            fetched = harness.wait(MessageFetched, lambda r: r.request_id == request.id)
+            assert fetched.raw
+            assert proxy.connections == 3
+    finally:
+        proxy.close()

@@ -100,8 +100,10 @@ class MailApp(App[None]):
         self.startup_failures: list[str] = []  # set when no account could connect at all
         self.session: AccountSession = self.sessions[account.name]  # the one whose mailbox is open
         self.selected: SelectedMailbox | None = None
-        self._select_request = 0
-        self._message_request = 0
+        # Ids of the requests whose answers the screen waits for (None: none pending);
+        # background failures carry id 0 and must match neither.
+        self._select_request: int | None = None
+        self._message_request: int | None = None
         self._loaded = 0
         self._row_requests: dict[int, tuple[int, ...]] = {}  # FetchEnvelopes id -> its UIDs
 
@@ -156,6 +158,8 @@ class MailApp(App[None]):
             session.skipped = True
             session.problem = "not connected: no password given"
             self.query_one(MailboxTree).show_account_problem(session.name, session.problem)
+            if self._give_up_if_nothing_can_connect():
+                return
         else:
             session.secret = password
         self._start_sessions()
@@ -203,13 +207,7 @@ class MailApp(App[None]):
                 session.connected = session.reconnecting = False
                 session.failed = True
                 self._set_problem(session, text)
-                if all(s.failed or s.skipped for s in self.sessions.values()) and not any(
-                    s.capabilities for s in self.sessions.values()
-                ):
-                    # Nothing ever connected: a TUI with empty panes helps nobody.
-                    # Leave, and let the CLI print the reasons as plain lines.
-                    self.startup_failures = [s.problem for s in self.sessions.values() if s.failed]
-                    self.exit(return_code=1)
+                if self._give_up_if_nothing_can_connect():
                     return
                 viewer = self.query_one(MessageView)
                 if session is self.session and viewer.display and viewer.parsed is None:
@@ -230,6 +228,18 @@ class MailApp(App[None]):
                 self._handle_message(session, result)
             case RequestFailed(message=text):
                 self._handle_failure(session, result.request_id, text)
+
+    def _give_up_if_nothing_can_connect(self) -> bool:
+        """Nothing connected and nothing left to try: a TUI with empty panes helps nobody.
+
+        Leave, and let the CLI print each account's reason as a plain line.
+        """
+        sessions = self.sessions.values()
+        if any(s.capabilities for s in sessions) or not all(s.failed or s.skipped for s in sessions):
+            return False
+        self.startup_failures = [s.problem for s in sessions if s.failed]
+        self.exit(return_code=1)
+        return True
 
     def _set_problem(self, session: AccountSession, text: str) -> None:
         session.problem = text
@@ -329,7 +339,7 @@ class MailApp(App[None]):
             self.close_viewer()
             self.query_one(MessageList).show_mailbox(())
         request = session.submit(SelectMailbox(mailbox.raw_name, read_only=session.read_only))
-        self._select_request = request.id if request else 0
+        self._select_request = request.id if request else None
         self._show_status(f"Opening {safe_line(mailbox.name)}…")
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
@@ -362,7 +372,7 @@ class MailApp(App[None]):
         self.refresh_bindings()
         viewer.show_loading(ref)
         request = self.session.submit(FetchMessage(ref, mark_seen=mark_seen))
-        self._message_request = request.id if request else 0
+        self._message_request = request.id if request else None
         self.query_one(BodyView).focus()
 
     def close_viewer(self) -> None:

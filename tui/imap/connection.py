@@ -21,6 +21,8 @@ An authentication failure is reported with the server's own reason and never ret
 
 from __future__ import annotations
 
+import imaplib
+
 import socket
 import ssl
 
@@ -190,6 +192,12 @@ def _login(client: IMAPClient, account: Account, secret: str) -> None:
     try:
         authenticate(client, method, account.username, secret)
     except LoginError as error:
+        # imapclient turns every failure into LoginError, a dropped connection too:
+        # that one is the network's fault, not the password's, and may be retried.
+        if isinstance(error.__context__, (imaplib.IMAP4.abort, OSError)):
+            raise ConnectError(
+                f"The connection to {host} dropped while logging in to account {account.name!r}.", retryable=True
+            ) from None
         what = "token" if method in ("xoauth2", "oauthbearer") else "username and password"
         raise ConnectError(
             f"{host} refused the login for account {account.name!r}: {_reason(error)}. Check {what}."

@@ -10,7 +10,6 @@ runs one small step at a time in between, so a click never waits behind a
 
 from __future__ import annotations
 
-import itertools
 import logging
 import queue
 import threading
@@ -26,6 +25,8 @@ from ..models import MailboxStatus
 from . import commands
 from .connection import ConnectError, connect
 from .trace import ProtocolTrace
+from .trace import detach as detach_trace
+from ..secrets import SecretError
 from .contract import (
     Connected,
     ConnectionFailed,
@@ -50,6 +51,7 @@ from .contract import (
 log = logging.getLogger(__name__)
 
 FILL_BATCH = 500
+MAX_RETRIES = 1  # a request that drops the connection again is reported, not sent a third time
 KEEPALIVE = 60.0  # seconds of idleness before a NOOP
 RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)  # then every 60 s
 MAX_MESSAGE_BYTES = 20 * 1024 * 1024  # a later issue fetches huge parts by ranges
@@ -86,6 +88,8 @@ class ImapWorker:
         self._reconnect_delays = reconnect_delays
         self._keepalive = keepalive
         self.trace = trace
+        self._drops = 0  # connection drops since the last step that worked
+        self._lost_selection: _Selection | None = None
         self._stopping = threading.Event()
         self._fill_batch = fill_batch
         self._connect = connect_fn
@@ -155,45 +159,74 @@ class ImapWorker:
                 continue
             if isinstance(request, Shutdown):
                 return
+            attempts = 0
             while not self._guarded(request.id, lambda: self._handle(request)):
                 if not self._reconnect():
                     return
+                attempts += 1
                 if not request.retry_safe:
                     self._post(RequestFailed(request.id, "the connection dropped; not retried, check the mailbox"))
                     break
+                if attempts > MAX_RETRIES:
+                    # The same request keeps killing the connection: stop feeding it to the server.
+                    self._post(RequestFailed(request.id, "the connection dropped each time this was asked"))
+                    break
 
     def _reconnect(self) -> bool:
-        """Reconnect with backoff and re-select the open mailbox. False: give up (stopping)."""
-        selection = self._selection
+        """Reconnect with backoff and re-select the open mailbox. False: give up (stopping or fatal)."""
+        selection = self._selection or self._lost_selection
+        self._lost_selection = selection  # kept until a re-select succeeds
         self._selection = None
         self._background = deque(step for step in self._background if step[0] != "fill")
-        for attempt in itertools.count():
-            delay = self._reconnect_delays[min(attempt, len(self._reconnect_delays) - 1)]
+        while True:
+            # The backoff grows across back-to-back drops; only a success resets it.
+            delay = self._reconnect_delays[min(self._drops, len(self._reconnect_delays) - 1)]
+            self._drops += 1
+            self._discard_client()
             if self._stopping.wait(delay):
                 return False
             try:
                 self._client = self._open()
             except ConnectError as error:
-                if not getattr(error, "retryable", True):  # a wrong password stays wrong
+                if not error.retryable:  # a wrong password or certificate stays wrong
                     self._post(ConnectionFailed(0, str(error)))
                     return False
                 self._post(ConnectionLost(0, f"{error} Retrying…"))
                 continue
-            except Exception as error:  # keep trying: the network may come back
+            except SecretError as error:  # e.g. the OAuth token command now fails
+                self._post(ConnectionFailed(0, str(error)))
+                return False
+            except Exception as error:  # keep trying, and say why: the network may come back
                 log.warning("reconnect failed: %s", error)
+                self._post(ConnectionLost(0, f"Reconnecting to {self.account.host} failed ({error}); retrying…"))
                 continue
-            break
-        self._post(Reconnected(0, self._capabilities()))
-        if selection is not None:
+            self._post(Reconnected(0, self._capabilities()))
+            if selection is None:
+                return True
             # The user's view must match the server again: re-select, refill.
-            self._guarded(selection.request_id, lambda: self._select(selection.request_id, selection.raw_name,
-                                                                      selection.read_only))
-        return True
+            reselect = lambda: self._select(selection.request_id, selection.raw_name, selection.read_only)  # noqa: E731
+            if self._guarded(selection.request_id, reselect):
+                self._lost_selection = None
+                return True
+            # Dropped again during the re-select: go round, keeping the selection.
+
+    def _discard_client(self) -> None:
+        """Let go of a dead connection: close its socket and untie the trace from it."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        if self.trace is not None:
+            detach_trace(client._imap)
+        try:
+            client.shutdown()
+        except Exception:
+            pass
 
     def _guarded(self, request_id: int, step: Callable[[], None]) -> bool:
         """Run one step; report failures. False when the connection is gone."""
         try:
             step()
+            self._drops = 0
         except (IMAPClientAbortError, OSError) as error:
             log.warning("connection lost: %s", error)
             self._post(ConnectionLost(request_id, f"The connection to {self.account.host} was lost ({error}); reconnecting…"))
@@ -217,7 +250,7 @@ class ImapWorker:
         elif isinstance(request, FetchStatus):
             self._post(StatusFetched(request.id, self._status(request.raw_name)))
         elif isinstance(request, FetchEnvelopes):
-            self._fetch_envelopes(request.id, request.raw_name, request.uidvalidity, list(request.uids))
+            self._fetch_envelopes(request.id, request.raw_name, request.uidvalidity, list(request.uids), asked=True)
         elif isinstance(request, FetchMessage):
             self._fetch_message(request)
 
@@ -254,10 +287,14 @@ class ImapWorker:
             return MailboxStatus(raw_name, sel.total, commands.count_unseen(self._client))
         return commands.fetch_status(self._client, raw_name)
 
-    def _fetch_envelopes(self, request_id: int, raw_name: bytes, uidvalidity: int, uids: list[int]) -> None:
+    def _fetch_envelopes(
+        self, request_id: int, raw_name: bytes, uidvalidity: int, uids: list[int], asked: bool = False
+    ) -> None:
         sel = self._selection
         if sel is None or sel.raw_name != raw_name or sel.uidvalidity != uidvalidity:
-            return  # asked about a mailbox we have left: nobody is waiting for it
+            if asked:  # the UI waits for these rows: tell it, so it asks again later
+                raise ValueError("that mailbox is not open right now")
+            return  # a fill for a mailbox we have left: nobody is waiting for it
         wanted = [uid for uid in uids if uid not in sel.loaded]
         if not wanted:
             return
