@@ -358,3 +358,61 @@ async def test_nothing_connected_and_the_last_prompt_declined_ends_the_app(dovec
     assert app.return_code == 1
     assert len(app.startup_failures) == 1
     assert "refused the login for account 'dovecot'" in app.startup_failures[0]
+
+
+async def test_tag_and_flag_keys_change_exactly_those_messages(dovecot_demo):
+    from harness import raw_client as connect_raw
+    from servers import append_messages, make_message
+
+    name = f"Triage-{id(object())}"
+    append_messages(dovecot_demo.account.host, dovecot_demo.account.port, dovecot_demo.account.username,
+                    dovecot_demo.password, name, [make_message(i) for i in range(6)])
+    app = MailApp(dovecot_demo.account, dovecot_demo.password)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app)
+        from tui.models import Mailbox
+
+        app.open_mailbox(app.session, Mailbox(raw_name=name.encode(), name=name, delimiter="/"))
+        listing = app.query_one(MessageList)
+        await wait_for(lambda: app.selected is not None and app.selected.raw_name == name.encode()
+                       and listing.loaded_count == 6)
+        listing.focus()
+        await pilot.press("t", "j", "t", "t")  # tag rows 0, 2 and 3
+        tagged = set(listing.tagged)
+        assert tagged == {listing.uids[0], listing.uids[2], listing.uids[3]}
+        await pilot.press("F")
+        await wait_for(lambda: all(listing.envelopes[uid].flagged for uid in tagged))
+        await pilot.press("T")  # untag all
+        assert not listing.tagged
+        listing.cursor = 5
+        await pilot.press("d")
+        await wait_for(lambda: listing.envelopes[listing.uids[5]].deleted)
+        await pilot.press("N")
+        await wait_for(lambda: listing.envelopes[listing.uids[5]].seen)
+        await pilot.press("u")
+        await wait_for(lambda: not listing.envelopes[listing.uids[5]].deleted)
+        uids = list(listing.uids)
+    check = connect_raw(dovecot_demo.account, dovecot_demo.password)
+    check.select_folder(name.encode(), readonly=True)
+    flags = check.get_flags(uids)
+    check.logout()
+    assert {uid for uid in uids if b"\\Flagged" in flags[uid]} == tagged
+    assert {uid for uid in uids if b"\\Seen" in flags[uid]} == {uids[5]}
+    assert not any(b"\\Deleted" in flags[uid] for uid in uids)
+
+
+async def test_read_only_keys_send_nothing(dovecot_demo, tmp_path):
+    trace_file = tmp_path / "trace"
+    app = MailApp(dovecot_demo.account, dovecot_demo.password, read_only=True, debug_imap=trace_file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await loaded(app)
+        before = dict(listing.envelopes)
+        await pilot.press("T", "F", "N", "d", "A")
+        await pilot.pause(0.3)
+        assert "read-only" in status_text(app)
+        assert all(listing.envelopes[uid].flags == before[uid].flags for uid in before)
+    import re
+
+    sent = trace_file.read_bytes()
+    assert re.search(rb"C: \S+ SELECT", sent) is None  # read-only opens with EXAMINE
+    assert re.search(rb"C: \S+ (UID )?(STORE|EXPUNGE|COPY|MOVE)", sent) is None

@@ -335,3 +335,29 @@ def test_a_drop_during_the_reselect_is_reconnected_again(dovecot_demo):
             assert proxy.connections == 3
     finally:
         proxy.close()
+
+
+def test_flags_on_a_thousand_messages_are_one_store(dovecot_demo):
+    from servers import append_messages
+    from tui.imap.contract import FlagsChanged, StoreFlags
+    from tui.imap.trace import ProtocolTrace
+
+    name = f"Thousand{next(_unique)}"
+    append_messages(dovecot_demo.account.host, dovecot_demo.account.port, dovecot_demo.account.username,
+                    dovecot_demo.password, name, [make_message(i) for i in range(1000)])
+    trace = ProtocolTrace()
+    with WorkerHarness(dovecot_demo.account, dovecot_demo.password, trace=trace) as harness:
+        harness.worker.submit(SelectMailbox(name.encode()))
+        selected = harness.wait(MailboxSelected).selected
+        chosen = selected.uids[:300] + selected.uids[301:1000]  # a gap, so the set is not one range
+        harness.worker.submit(StoreFlags(name.encode(), selected.uidvalidity, chosen, ("\\Flagged",), True))
+        changed = dict(harness.wait(FlagsChanged).flags)
+    stores = [t for t in trace.snapshot()[1] if t.command == "UID STORE"]
+    assert len(stores) == 1 and stores[0].status == "OK"
+    assert set(changed) == set(chosen) and all("\\Flagged" in flags for flags in changed.values())
+    check = raw_client(dovecot_demo.account, dovecot_demo.password)
+    check.select_folder(name.encode(), readonly=True)
+    server = check.get_flags(list(selected.uids))
+    check.logout()
+    flagged = {uid for uid, flags in server.items() if b"\\Flagged" in flags}
+    assert flagged == set(chosen)  # exactly those, not the one left out

@@ -26,6 +26,7 @@ from .imap.contract import (
     FetchEnvelopes,
     FetchMessage,
     FetchStatus,
+    FlagsChanged,
     ListMailboxes,
     MailboxesListed,
     MailboxSelected,
@@ -36,6 +37,7 @@ from .imap.contract import (
     Result,
     SelectMailbox,
     StatusFetched,
+    StoreFlags,
 )
 from .imap.trace import ProtocolTrace
 from .imap.worker import ImapWorker
@@ -226,6 +228,8 @@ class MailApp(App[None]):
                 self._handle_envelopes(session, result)
             case MessageFetched():
                 self._handle_message(session, result)
+            case FlagsChanged():
+                self._handle_flags(session, result)
             case RequestFailed(message=text):
                 self._handle_failure(session, result.request_id, text)
 
@@ -303,6 +307,16 @@ class MailApp(App[None]):
         if result.request_id == self._message_request:
             self.query_one(MessageView).show_message(result.ref, result.raw, result.truncated)
 
+    def _handle_flags(self, session: AccountSession, result: FlagsChanged) -> None:
+        selected = self.selected
+        if session is self.session and selected is not None and (result.raw_name, result.uidvalidity) == (
+            selected.raw_name,
+            selected.uidvalidity,
+        ):
+            self.query_one(MessageList).update_many_flags(result.flags)
+            self._show_status()
+        session.submit(FetchStatus(result.raw_name))  # unread counts follow the server
+
     def _handle_failure(self, session: AccountSession, request_id: int, text: str) -> None:
         if request_id == self._message_request:
             self.query_one(MessageView).show_error(f"Cannot show this message: {text}")
@@ -375,6 +389,30 @@ class MailApp(App[None]):
         self._message_request = request.id if request else None
         self.query_one(BodyView).focus()
 
+    def action_toggle_flag(self, name: str) -> None:
+        """N, F, A: if every target has the flag, remove it; else add it (like mutt)."""
+        flag = {"seen": "\\Seen", "flagged": "\\Flagged", "answered": "\\Answered"}[name]
+        listing = self.query_one(MessageList)
+        targets = listing.targets
+        have_all = all(flag in listing.envelopes[uid].flags for uid in targets if uid in listing.envelopes)
+        self._store(targets, flag, add=not have_all)
+
+    def action_set_deleted(self, deleted: bool) -> None:
+        self._store(self.query_one(MessageList).targets, "\\Deleted", add=deleted)
+
+    def _store(self, uids: list[int], flag: str, add: bool) -> None:
+        selected = self.selected
+        if selected is None or not uids:
+            return
+        if selected.read_only:
+            self._show_status("read-only: nothing was changed")
+            return
+        if self._refuse_when_disconnected(self.session):
+            return
+        self.session.submit(StoreFlags(selected.raw_name, selected.uidvalidity, tuple(uids), (flag,), add))
+        count = f"{len(uids)} messages" if len(uids) > 1 else "1 message"
+        self._show_status(f"{'Setting' if add else 'Clearing'} {flag} on {count}…")
+
     def close_viewer(self) -> None:
         viewer = self.query_one(MessageView)
         if viewer.display:
@@ -413,6 +451,15 @@ class MailApp(App[None]):
                             self.action_protocol_log)
         yield SystemCommand("Open message", "Open the message under the cursor (Enter)", self.action_open_message)
         yield SystemCommand("Close message", "Close the message viewer (Esc)", self.action_close_viewer)
+        yield SystemCommand("Toggle read", "Mark read/unread: tagged messages, else this one (N)",
+                            lambda: self.action_toggle_flag("seen"))
+        yield SystemCommand("Toggle flagged", "Flag/unflag: tagged messages, else this one (F)",
+                            lambda: self.action_toggle_flag("flagged"))
+        yield SystemCommand("Toggle answered", "Mark answered or not (A)", lambda: self.action_toggle_flag("answered"))
+        yield SystemCommand("Delete", "Mark deleted: tagged messages, else this one (d)",
+                            lambda: self.action_set_deleted(True))
+        yield SystemCommand("Undelete", "Clear the deleted mark (u)", lambda: self.action_set_deleted(False))
+        yield SystemCommand("Tag all / untag all", "Tag every message shown, or untag all (T)", listing.action_tag_all)
         yield SystemCommand("Next message", "Move down the list (j)", listing.action_cursor_down)
         yield SystemCommand("Previous message", "Move up the list (k)", listing.action_cursor_up)
         yield SystemCommand("First message", "Jump to the newest message (g)", listing.action_first)

@@ -15,6 +15,10 @@ from imapclient import IMAPClient, imap_utf7
 from imapclient.exceptions import IMAPClientError, IMAPClientReadOnlyError, ProtocolError
 from imapclient.response_types import Address as ImapAddress
 
+from imapclient.response_parser import parse_fetch_response
+from imapclient.imapclient import seq_to_parenstr
+
+from .uidset import compress_uids
 from ..models import SPECIAL_USES, Address, Envelope, Mailbox, MailboxStatus, SelectedMailbox
 
 # Header fields whose Content-Type tells us, cheaply, whether a message has attachments.
@@ -180,6 +184,44 @@ def fetch_message(client: IMAPClient, uid: int, max_bytes: int) -> tuple[bytes, 
     if raw is None:
         raw = data.get(b"BODY[]", b"") or b""
     return raw[:max_bytes], len(raw) > max_bytes
+
+
+SYSTEM_FLAGS = frozenset({"\\Seen", "\\Flagged", "\\Deleted", "\\Answered", "\\Draft"})
+
+
+def store_flags(client: IMAPClient, uids: list[int], flags: tuple[str, ...], add: bool) -> dict[int, frozenset[str]]:
+    """One UID STORE over a compressed UID set; returns each message's flags as the server now has them.
+
+    imapclient's add_flags cannot take a compressed set (it int()s the set to filter
+    the answer), so the command is sent through its checked-command path and the
+    FETCH answers parsed here.
+    """
+    unknown = set(flags) - SYSTEM_FLAGS
+    if unknown:  # keywords come with their own validation in a later change
+        raise UnsafeArgument(f"not a system flag: {sorted(unknown)[0]}")
+    command = b"+FLAGS" if add else b"-FLAGS"
+    data = client._command_and_check(
+        "store", compress_uids(uids).encode("ascii"), command, seq_to_parenstr(list(flags)), uid=True
+    )
+    wanted = set(uids)
+    result = {
+        uid: frozenset(_as_str(f) for f in item.get(b"FLAGS", ()))
+        for uid, item in parse_fetch_response(data, client.normalise_times, True).items()
+        if uid in wanted
+    }
+    missing = [uid for uid in uids if uid not in result]
+    if missing:  # a server need not echo unchanged flags: ask rather than guess
+        result.update(read_flags(client, missing))
+    return result
+
+
+def read_flags(client: IMAPClient, uids: list[int]) -> dict[int, frozenset[str]]:
+    """The flags the server has for these UIDs (expunged ones are simply absent)."""
+    flags: dict[int, frozenset[str]] = {}
+    for start in range(0, len(uids), 2000):  # keep each command line well under 64 KB
+        for uid, items in client.get_flags(uids[start : start + 2000]).items():
+            flags[uid] = frozenset(_as_str(f) for f in items)
+    return flags
 
 
 def mark_seen(client: IMAPClient, uid: int) -> frozenset[str]:

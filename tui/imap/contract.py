@@ -55,6 +55,17 @@ class FetchMessage(Request):
 
 
 @dataclass(frozen=True)
+class StoreFlags(Request):
+    """Add or remove system flags on these messages, as one UID STORE."""
+
+    raw_name: bytes
+    uidvalidity: int
+    uids: tuple[int, ...]
+    flags: tuple[str, ...]
+    add: bool
+
+
+@dataclass(frozen=True)
 class Shutdown(Request):
     pass
 
@@ -115,6 +126,15 @@ class EnvelopesFetched(Result):
     envelopes: tuple[Envelope, ...]
     loaded: int  # rows with an envelope so far, this one included
     total: int
+
+
+@dataclass(frozen=True)
+class FlagsChanged(Result):
+    """The flags the server now has for these messages (after a STORE, or re-read after a refusal)."""
+
+    raw_name: bytes
+    uidvalidity: int
+    flags: tuple[tuple[int, frozenset[str]], ...]
 
 
 @dataclass(frozen=True)

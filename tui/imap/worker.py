@@ -35,6 +35,7 @@ from .contract import (
     FetchEnvelopes,
     FetchMessage,
     FetchStatus,
+    FlagsChanged,
     ListMailboxes,
     MailboxesListed,
     MailboxSelected,
@@ -46,6 +47,7 @@ from .contract import (
     SelectMailbox,
     Shutdown,
     StatusFetched,
+    StoreFlags,
 )
 
 log = logging.getLogger(__name__)
@@ -253,6 +255,8 @@ class ImapWorker:
             self._fetch_envelopes(request.id, request.raw_name, request.uidvalidity, list(request.uids), asked=True)
         elif isinstance(request, FetchMessage):
             self._fetch_message(request)
+        elif isinstance(request, StoreFlags):
+            self._store_flags(request)
 
     def _select(self, request_id: int, raw_name: bytes, read_only: bool) -> None:
         # If this SELECT fails, no mailbox is selected any more (RFC 3501): forget the
@@ -301,6 +305,24 @@ class ImapWorker:
         envelopes = commands.fetch_envelopes(self._client, wanted)
         sel.loaded.update(wanted)
         self._post(EnvelopesFetched(request_id, raw_name, uidvalidity, tuple(envelopes), len(sel.loaded), sel.total))
+
+    def _store_flags(self, request: StoreFlags) -> None:
+        sel = self._selection
+        if sel is None or (sel.raw_name, sel.uidvalidity) != (request.raw_name, request.uidvalidity):
+            raise ValueError("those messages belong to a mailbox that is no longer open")
+        if sel.read_only:  # the UI refuses first; this is the last line of defence
+            raise ValueError("this mailbox is open read-only")
+        uids = list(request.uids)
+        try:
+            flags = commands.store_flags(self._client, uids, request.flags, request.add)
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError:
+            # NO or BAD: show the list as the server has it, then report the refusal.
+            self._post(FlagsChanged(request.id, sel.raw_name, sel.uidvalidity,
+                                    tuple(commands.read_flags(self._client, uids).items())))
+            raise
+        self._post(FlagsChanged(request.id, sel.raw_name, sel.uidvalidity, tuple(flags.items())))
 
     def _fetch_message(self, request: FetchMessage) -> None:
         ref = request.ref

@@ -7,6 +7,7 @@ asks for envelopes only around the viewport; a DataTable or ListView holding
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from rich.cells import cell_len, set_cell_size
@@ -24,7 +25,7 @@ from ..models import Envelope
 from ..safe_text import safe_line
 from ..timefmt import compact_date, human_size, now
 
-FLAGS_WIDTH = 4
+FLAGS_WIDTH = 5
 DATE_WIDTH = 10
 SIZE_WIDTH = 6
 PREFETCH_SCREENS = 1  # also fetch one screenful above and below the viewport
@@ -41,6 +42,13 @@ class MessageList(ScrollView, can_focus=True):
         Binding("home,g", "first", "First", show=False, id="list.first"),
         Binding("end,G", "last", "Last", show=False, id="list.last"),
         Binding("enter", "open", "Open", id="list.open"),
+        Binding("N", "app.toggle_flag('seen')", "Read/unread", show=False, id="list.toggle_read"),
+        Binding("F", "app.toggle_flag('flagged')", "Flag", show=False, id="list.toggle_flagged"),
+        Binding("A", "app.toggle_flag('answered')", "Answered", show=False, id="list.toggle_answered"),
+        Binding("d", "app.set_deleted(True)", "Delete", show=False, id="list.delete"),
+        Binding("u", "app.set_deleted(False)", "Undelete", show=False, id="list.undelete"),
+        Binding("t", "toggle_tag", "Tag", show=False, id="list.tag"),
+        Binding("T", "tag_all", "Tag all", show=False, id="list.tag_all"),
     ]
 
     COMPONENT_CLASSES = {
@@ -94,6 +102,7 @@ class MessageList(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.uids: list[int] = []  # display order: newest first
         self.envelopes: dict[int, Envelope] = {}
+        self.tagged: set[int] = set()  # actions apply to these when there are any
         self._asked: set[int] = set()
         self._lines: dict[tuple, Strip] = {}
         self._today = now()
@@ -106,6 +115,7 @@ class MessageList(ScrollView, can_focus=True):
         previous_top = round(self.scroll_y) if keep_cursor else 0
         self.uids = list(reversed(uids_ascending))
         self.envelopes = {}
+        self.tagged = self.tagged & set(self.uids) if keep_cursor else set()
         self._asked = set()
         self._lines.clear()
         self._today = now()
@@ -122,11 +132,36 @@ class MessageList(ScrollView, can_focus=True):
         self.refresh()
 
     def update_flags(self, uid: int, flags: frozenset[str]) -> None:
-        envelope = self.envelopes.get(uid)
-        if envelope is not None:
-            self.envelopes[uid] = replace(envelope, flags=flags)
-            self._lines.clear()
-            self.refresh()
+        self.update_many_flags(((uid, flags),))
+
+    def update_many_flags(self, changes: Iterable[tuple[int, frozenset[str]]]) -> None:
+        for uid, flags in changes:
+            envelope = self.envelopes.get(uid)
+            if envelope is not None:
+                self.envelopes[uid] = replace(envelope, flags=flags)
+        self._lines.clear()
+        self.refresh()
+
+    @property
+    def targets(self) -> list[int]:
+        """What an action applies to: the tagged messages, else the one under the cursor."""
+        if self.tagged:
+            return [uid for uid in self.uids if uid in self.tagged]
+        return [self.current_uid] if self.current_uid is not None else []
+
+    def action_toggle_tag(self) -> None:
+        uid = self.current_uid
+        if uid is None:
+            return
+        self.tagged ^= {uid}
+        self._lines.clear()
+        self.action_cursor_down()  # like mutt: tag, then on to the next one
+        self.refresh()
+
+    def action_tag_all(self) -> None:
+        self.tagged = set() if self.tagged else set(self.uids)
+        self._lines.clear()
+        self.refresh()
 
     def forget_requested(self, uids: tuple[int, ...]) -> None:
         """Those rows' request failed: ask again when they are next on screen."""
@@ -157,16 +192,16 @@ class MessageList(ScrollView, can_focus=True):
         uid = self.uids[row]
         envelope = self.envelopes.get(uid)
         # Any change to envelopes clears the cache, so the key needs no envelope in it.
-        key = (uid, width, row == self.cursor, self.has_focus)
+        key = (uid, width, row == self.cursor, self.has_focus, uid in self.tagged)
         strip = self._lines.get(key)
         if strip is None:
-            strip = self._render_row(envelope, width, row == self.cursor)
+            strip = self._render_row(envelope, width, row == self.cursor, uid in self.tagged)
             if len(self._lines) > 4000:
                 self._lines.clear()
             self._lines[key] = strip
         return strip
 
-    def _render_row(self, envelope: Envelope | None, width: int, is_cursor: bool) -> Strip:
+    def _render_row(self, envelope: Envelope | None, width: int, is_cursor: bool, is_tagged: bool) -> Strip:
         base = self.rich_style
         if envelope is None:
             text = set_cell_size("    …", width)
@@ -186,7 +221,7 @@ class MessageList(ScrollView, can_focus=True):
             subject_width = max(0, width - FLAGS_WIDTH - DATE_WIDTH - from_width - SIZE_WIDTH - 3)
             sender = safe_line(envelope.sender.display(), 200) if envelope.sender else ""
             segments = [
-                Segment(_flag_column(envelope), flag_style),
+                Segment(("*" if is_tagged else " ") + _flag_column(envelope), flag_style),
                 Segment(" " + _fit(compact_date(envelope.date, self._today), DATE_WIDTH), style),
                 Segment(" " + _fit(sender, from_width), style),
                 Segment(" " + _fit(safe_line(envelope.subject, 500) or "(no subject)", subject_width), style),
