@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 
 from harness import raw_client
 from scenarios import wait_for
@@ -416,3 +417,28 @@ async def test_read_only_keys_send_nothing(dovecot_demo, tmp_path):
     sent = trace_file.read_bytes()
     assert re.search(rb"C: \S+ SELECT", sent) is None  # read-only opens with EXAMINE
     assert re.search(rb"C: \S+ (UID )?(STORE|EXPUNGE|COPY|MOVE)", sent) is None
+
+
+async def test_mailbox_info_shows_what_the_server_said(dovecot_demo):
+    app = MailApp(dovecot_demo.account, dovecot_demo.password, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app)
+        await pilot.press("i")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "MailboxInfoScreen"
+        from rich.console import Console
+
+        console = Console(width=200, record=True, file=io.StringIO())
+        for widget in app.screen.query("Static"):
+            console.print(widget.content)
+        shown = console.export_text()
+        check = raw_client(dovecot_demo.account, dovecot_demo.password)
+        info = check.select_folder(b"INBOX", readonly=True)
+        check.logout()
+        assert f"UIDVALIDITY {info[b'UIDVALIDITY']}" in " ".join(shown.split())
+        assert f"UIDNEXT {info[b'UIDNEXT']}" in " ".join(shown.split())
+        assert ("HIGHESTMODSEQ" in shown) == (b"HIGHESTMODSEQ" in info)  # only when the server sent it
+        assert "read-only (EXAMINE)" in shown
+        assert "UIDPLUS" in shown
+        await pilot.press("escape")
+        assert app.screen.__class__.__name__ != "MailboxInfoScreen"

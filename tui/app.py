@@ -43,7 +43,7 @@ from .imap.trace import ProtocolTrace
 from .imap.worker import ImapWorker
 from .models import Mailbox, MessageRef, SelectedMailbox
 from .safe_text import safe_line
-from .screens import HelpScreen, PasswordScreen
+from .screens import HelpScreen, MailboxInfoScreen, PasswordScreen
 from .widgets.mailbox_tree import MailboxTree, TreeEntry
 from .widgets.protocol_log import ProtocolLogScreen
 from .widgets.message_list import MessageList
@@ -437,6 +437,11 @@ class MailApp(App[None]):
         if not isinstance(self.screen, ProtocolLogScreen):
             self.push_screen(ProtocolLogScreen(self.session.options["trace"], self.session.capabilities))
 
+    def action_mailbox_info(self) -> None:
+        if self.selected is not None and not isinstance(self.screen, MailboxInfoScreen):
+            name = self.session.mailbox_name(self.selected.raw_name)
+            self.push_screen(MailboxInfoScreen(name, self.selected, self.session.capabilities))
+
     def action_open_message(self) -> None:
         self.query_one(MessageList).action_open()
 
@@ -449,6 +454,8 @@ class MailApp(App[None]):
         yield SystemCommand("Help: keys", "Show every key binding (?)", self.action_help)
         yield SystemCommand("Protocol log", "The last IMAP commands, their latency, the capabilities (P)",
                             self.action_protocol_log)
+        yield SystemCommand("Mailbox info", "FLAGS, UIDVALIDITY, UIDNEXT... of the open mailbox (i)",
+                            self.action_mailbox_info)
         yield SystemCommand("Open message", "Open the message under the cursor (Enter)", self.action_open_message)
         yield SystemCommand("Close message", "Close the message viewer (Esc)", self.action_close_viewer)
         yield SystemCommand("Toggle read", "Mark read/unread: tagged messages, else this one (N)",

@@ -16,6 +16,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("messages", "N / F / A", "toggle read, flagged, answered (on the tagged messages, else this one)"),
     ("messages", "d / u", "mark deleted / undelete (deleted rows are struck through)"),
     ("messages", "t / T", "tag this message and move on / tag all, or untag all"),
+    ("messages", "i", "mailbox info: FLAGS, UIDVALIDITY, UIDNEXT..., capabilities"),
     ("viewer", "Up/Down, j/k", "scroll the text"),
     ("viewer", "parts pane", "pick a MIME part to show it; the top entry is the whole message"),
     ("viewer", "Esc", "close the viewer"),

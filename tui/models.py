@@ -55,6 +55,10 @@ class SelectedMailbox:
     uids: tuple[int, ...]  # ascending
     unseen: int
     permanent_flags: frozenset[str] = frozenset()
+    flags: frozenset[str] = frozenset()
+    recent: int = 0
+    uidnext: int | None = None
+    highestmodseq: int | None = None  # only from CONDSTORE servers
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from .keys import KEYS
+from .models import SelectedMailbox
 from .safe_text import safe_line
 
 
@@ -30,6 +31,43 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text("tui-mail keys", style="bold"), id="help-title")
             yield Static(table)
             yield Static(Text("Esc, q or ? closes this screen.", style="dim"))
+
+
+class MailboxInfoScreen(ModalScreen[None]):
+    """`i`: what SELECT told us about the open mailbox, and what the server can do."""
+
+    BINDINGS = [Binding("escape,q,i", "dismiss", "Close", id="info.close")]
+
+    def __init__(self, name: str, selected: SelectedMailbox, capabilities: frozenset[str]) -> None:
+        super().__init__()
+        self._name = name
+        self._selected = selected
+        self._capabilities = capabilities
+
+    def compose(self) -> ComposeResult:
+        sel = self._selected
+        rows = [
+            ("FLAGS", " ".join(sorted(sel.flags))),
+            ("PERMANENTFLAGS", " ".join(sorted(sel.permanent_flags))),
+            ("EXISTS", str(sel.exists)),
+            ("RECENT", str(sel.recent)),
+            ("UNSEEN", str(sel.unseen)),
+            ("UIDNEXT", "" if sel.uidnext is None else str(sel.uidnext)),
+            ("UIDVALIDITY", str(sel.uidvalidity)),
+            ("HIGHESTMODSEQ", "" if sel.highestmodseq is None else str(sel.highestmodseq)),
+            ("opened", "read-only (EXAMINE)" if sel.read_only else "read-write (SELECT)"),
+            ("capabilities", " ".join(sorted(self._capabilities))),
+        ]
+        table = Table(box=None, show_header=False, expand=True, padding=(0, 2, 0, 0))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for key, value in rows:
+            if value:  # HIGHESTMODSEQ and UIDNEXT only when the server sent them
+                table.add_row(Text(key), Text(safe_line(value, 4000)))
+        with VerticalScroll(id="info-box"):
+            yield Static(Text(safe_line(self._name), style="bold"), id="info-title")
+            yield Static(table)
+            yield Static(Text("Esc, q or i closes this screen.", style="dim"))
 
 
 class PasswordScreen(ModalScreen[str | None]):

@@ -140,7 +140,18 @@ def select_mailbox(client: IMAPClient, raw_name: bytes, read_only: bool) -> Sele
         uids=tuple(uids),
         unseen=unseen,
         permanent_flags=frozenset(_as_str(f) for f in info.get(b"PERMANENTFLAGS", ())),
+        flags=frozenset(_as_str(f) for f in info.get(b"FLAGS", ())),
+        recent=int(info.get(b"RECENT", 0)),
+        uidnext=_optional_int(info.get(b"UIDNEXT")),
+        highestmodseq=_optional_int(info.get(b"HIGHESTMODSEQ")),
     )
+
+
+def _optional_int(value) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def fetch_envelopes(client: IMAPClient, uids: list[int]) -> list[Envelope]:

@@ -49,6 +49,7 @@ class MessageList(ScrollView, can_focus=True):
         Binding("u", "app.set_deleted(False)", "Undelete", show=False, id="list.undelete"),
         Binding("t", "toggle_tag", "Tag", show=False, id="list.tag"),
         Binding("T", "tag_all", "Tag all", show=False, id="list.tag_all"),
+        Binding("i", "app.mailbox_info", "Mailbox info", show=False, id="list.info"),
     ]
 
     COMPONENT_CLASSES = {
