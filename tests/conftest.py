@@ -6,7 +6,6 @@ Sections: general fixtures first (add yours there), real IMAP servers at the end
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 
 from imapclient import IMAPClient
 
-from servers import DovecotServer, find_dovecot
+from servers import DovecotServer, require_dovecot
 from tui.config import Account
 from tui.demo_data import generate_demo, load_demo
 from tui.demo_server import PymapServer
@@ -46,11 +45,7 @@ def dovecot() -> Iterator[DovecotServer]:
 
     Skips when Dovecot is not installed; fails instead when CI=true.
     """
-    if find_dovecot() is None:
-        message = "dovecot is not installed (apt-get install dovecot-imapd)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_dovecot()
     with DovecotServer() as server:
         yield server
 

@@ -66,6 +66,19 @@ def find_dovecot() -> str | None:
     return None
 
 
+def require_dovecot() -> str:
+    """The dovecot binary for a test; skip without one, but fail in CI (CI=true) where it must run."""
+    import pytest
+
+    found = find_dovecot()
+    if found is None:
+        message = "dovecot is not installed (apt-get install dovecot-imapd)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
 def _mail_owner() -> tuple[int, int, str]:
     """uid, gid and name the mail processes run as.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import functools
-import os
 import random
 import time
 from collections import Counter
@@ -247,13 +246,9 @@ def fresh_server(request):
         with PymapServer() as server:
             yield server.host, server.port, server.username, server.password
         return
-    from servers import DovecotServer, find_dovecot
+    from servers import DovecotServer, require_dovecot
 
-    if find_dovecot() is None:
-        message = "dovecot is not installed (apt-get install dovecot-imapd)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_dovecot()
     with DovecotServer() as server:
         yield server.host, server.port, server.user, server.password
 
