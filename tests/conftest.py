@@ -98,3 +98,32 @@ def pymap_demo(pymap_server) -> Target:
 def demo_target(request) -> Target:
     """Each test using this runs once against Dovecot and once against pymap."""
     return request.getfixturevalue(f"{request.param}_demo")
+
+
+# --------------------------------------------------------------------------------------
+# Dovecots that announce fewer capabilities, for the fallbacks of triage (issue 4). Empty
+# servers: make your own mailboxes. Skips without Dovecot, fails when CI=true.
+# --------------------------------------------------------------------------------------
+
+# What Dovecot 2.3 announces after login, cut down: no MOVE (and below, no UIDPLUS either).
+CAPABILITIES_WITHOUT_MOVE = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE CHILDREN UNSELECT SPECIAL-USE UIDPLUS"
+CAPABILITIES_WITHOUT_UIDPLUS = CAPABILITIES_WITHOUT_MOVE.removesuffix(" UIDPLUS")
+
+
+def _dovecot_target(kind: str, capability: str) -> Iterator[Target]:
+    require_dovecot()
+    with DovecotServer(capability=capability) as server:
+        account = Account(name=kind, host=server.host, port=server.port, tls="none", username=server.user)
+        yield Target(kind, account, server.password)
+
+
+@pytest.fixture(scope="session")
+def dovecot_no_move() -> Iterator[Target]:
+    """A Dovecot announcing UIDPLUS but not MOVE."""
+    yield from _dovecot_target("dovecot-no-move", CAPABILITIES_WITHOUT_MOVE)
+
+
+@pytest.fixture(scope="session")
+def dovecot_no_uidplus() -> Iterator[Target]:
+    """A Dovecot announcing neither MOVE nor UIDPLUS."""
+    yield from _dovecot_target("dovecot-no-uidplus", CAPABILITIES_WITHOUT_UIDPLUS)

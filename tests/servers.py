@@ -114,6 +114,7 @@ class DovecotServer:
         binary: str | None = None,
         directory: str | os.PathLike[str] | None = None,
         startup_timeout: float = 10.0,
+        capability: str | None = None,
     ) -> None:
         self.binary = binary or find_dovecot()
         if self.binary is None:
@@ -122,6 +123,10 @@ class DovecotServer:
         self.user = user
         self.password = password
         self.startup_timeout = startup_timeout
+        # The capabilities advertised after login (Dovecot's imap_capability), e.g. without
+        # MOVE or UIDPLUS to test the fallbacks; None: Dovecot's own list. Only what is
+        # announced changes: Dovecot still runs every command it knows.
+        self.capability = capability
         self._own_dir = directory is None
         # Short path on purpose: Dovecot's UNIX sockets live in base_dir (108-byte limit).
         self.directory = Path(directory or tempfile.mkdtemp(prefix="tui-dovecot-"))
@@ -189,6 +194,7 @@ service auth-worker {{
   user = $default_internal_user
 }}
 """
+        capability = f"  imap_capability = {self.capability}\n" if self.capability else ""
         sections = "\n".join(
             f"""  mailbox {name} {{
     special_use = {attr}
@@ -242,7 +248,7 @@ namespace inbox {{
 
 protocol imap {{
   mail_plugins =
-}}
+{capability}}}
 
 service anvil {{
   unix_listener anvil-auth-penalty {{
