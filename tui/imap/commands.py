@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import email.errors
 import email.header
+import re
+import weakref
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from imapclient import IMAPClient, imap_utf7
-from imapclient.exceptions import IMAPClientError, IMAPClientReadOnlyError, ProtocolError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, IMAPClientReadOnlyError, ProtocolError
 from imapclient.response_types import Address as ImapAddress
 
 from imapclient.response_parser import parse_fetch_response
-from imapclient.imapclient import seq_to_parenstr
 
 from .uidset import compress_uids
 from ..models import SPECIAL_USES, Address, Envelope, Mailbox, MailboxStatus, SelectedMailbox
@@ -68,10 +70,18 @@ def decode_mailbox_name(raw_name: bytes) -> str:
         return raw_name.decode("utf-8", "replace")
 
 
-def list_mailboxes(client: IMAPClient) -> list[Mailbox]:
-    listed = client.list_folders()
+def quote_mailbox(raw_name: bytes) -> bytes:
+    """A checked mailbox name (or LIST pattern) as an IMAP quoted string, byte-exact."""
+    check_mailbox_name(raw_name)
+    return b'"' + raw_name.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+
+def list_mailboxes(client: IMAPClient, pattern: bytes = b"*") -> list[Mailbox]:
+    """LIST (and LSUB, for the subscriptions) with `pattern`, which may hold * and %."""
+    check_mailbox_name(pattern)
+    listed = client.list_folders(pattern=pattern)
     try:
-        subscribed = {_as_bytes(name) for _flags, _delim, name in client.list_sub_folders()}
+        subscribed = {_as_bytes(name) for _flags, _delim, name in client.list_sub_folders(pattern=pattern)}
     except IMAPClientError:
         subscribed = set()
     has_special_use = b"SPECIAL-USE" in client.capabilities()
@@ -198,32 +208,235 @@ def fetch_message(client: IMAPClient, uid: int, max_bytes: int) -> tuple[bytes, 
 
 
 SYSTEM_FLAGS = frozenset({"\\Seen", "\\Flagged", "\\Deleted", "\\Answered", "\\Draft"})
+MAX_KEYWORD = 100
+_ATOM_SPECIALS = '(){ %*"\\]'
+
+
+def keyword_problem(keyword: str) -> str | None:
+    """Why `keyword` cannot be sent as an IMAP keyword (an atom), or None when it can."""
+    shown = ascii(keyword[:40]) + ("…" if len(keyword) > 40 else "")
+    if not keyword:
+        return "a keyword cannot be empty"
+    if keyword.startswith("\\"):
+        return f"{shown} is not a system flag, and keywords cannot start with a backslash"
+    if len(keyword) > MAX_KEYWORD:
+        return f"{shown} is too long for a keyword (at most {MAX_KEYWORD} characters)"
+    for char in keyword:
+        if not " " < char < "\x7f":
+            return f"{shown} cannot be a keyword: only printable ASCII without spaces is allowed"
+        if char in _ATOM_SPECIALS:
+            return f"{shown} cannot be a keyword: it holds {char!r}, which IMAP does not allow there"
+    return None
+
+
+def check_flag(flag: str) -> str:
+    """A system flag (spelt as RFC 3501 does) or a valid keyword; else UnsafeArgument."""
+    for system in SYSTEM_FLAGS:
+        if flag.lower() == system.lower():
+            return system
+    problem = keyword_problem(flag)
+    if problem:
+        raise UnsafeArgument(problem)
+    return flag
 
 
 def store_flags(client: IMAPClient, uids: list[int], flags: tuple[str, ...], add: bool) -> dict[int, frozenset[str]]:
     """One UID STORE over a compressed UID set; returns each message's flags as the server now has them.
 
     imapclient's add_flags cannot take a compressed set (it int()s the set to filter
-    the answer), so the command is sent through its checked-command path and the
-    FETCH answers parsed here.
+    the answer), so the command goes out raw through `run_command`, which also keeps
+    the unsolicited answers in order for the change tracking.
     """
-    unknown = set(flags) - SYSTEM_FLAGS
-    if unknown:  # keywords come with their own validation in a later change
-        raise UnsafeArgument(f"not a system flag: {sorted(unknown)[0]}")
-    command = b"+FLAGS" if add else b"-FLAGS"
-    data = client._command_and_check(
-        "store", compress_uids(uids).encode("ascii"), command, seq_to_parenstr(list(flags)), uid=True
+    checked = [check_flag(flag) for flag in flags]  # all of them, before anything is sent
+    if not checked:
+        raise UnsafeArgument("no flags to change")
+    reply = run_command(
+        client, "UID", b"STORE", compress_uids(uids).encode("ascii"), b"+FLAGS" if add else b"-FLAGS",
+        b"(" + " ".join(checked).encode("ascii") + b")",
     )
+    if reply.status != "OK":
+        raise IMAPClientError(f"the server refused to change the flags: {reply.sentence()}")
     wanted = set(uids)
     result = {
-        uid: frozenset(_as_str(f) for f in item.get(b"FLAGS", ()))
-        for uid, item in parse_fetch_response(data, client.normalise_times, True).items()
-        if uid in wanted
+        event.uid: event.flags
+        for event in reply.untagged
+        if event.kind == "FETCH" and event.uid in wanted and event.flags is not None
     }
     missing = [uid for uid in uids if uid not in result]
     if missing:  # a server need not echo unchanged flags: ask rather than guess
         result.update(read_flags(client, missing))
     return result
+
+
+# -- commands whose answers are kept in order ---------------------------------------------
+#
+# imaplib files untagged answers into a dict of lists by kind, which loses their order:
+# "* 3 EXPUNGE" and "* 5 EXISTS" only mean something in the order they came. run_command
+# reads the answers itself, in order, and appends them to the connection's journal, which
+# the change tracking (mutations.synchronise) replays. Answers imaplib filed for other
+# commands (a background FETCH, a SEARCH) are moved into the journal as one unordered
+# "LEFTOVER" entry before each command, so the journal stays in time order.
+
+_STATE_KEYS = ("EXISTS", "EXPUNGE", "FETCH", "VANISHED")
+_IGNORED_KEYS = ("RECENT",)
+MAX_JOURNAL = 20000  # beyond this, a journal is replaced by "search everything again"
+_CODE = re.compile(rb"\[([A-Za-z0-9.-]+)(?: ([^\]]*))?\]\s*")
+_NUMBERED = re.compile(rb"(\d+) ([A-Za-z]+)(?: (.*))?$", re.S)
+_DOVECOT_TIMING = re.compile(r"\s*\(\d+\.\d+(?: \+ \d+\.\d+)* secs\)")
+
+
+@dataclass(frozen=True)
+class Untagged:
+    """One untagged answer, parsed as far as the change tracking needs."""
+
+    kind: str  # "EXISTS", "EXPUNGE", "FETCH", "SEARCH", "OK", "NO", "BYE", ..., "LEFTOVER", "UNPARSED"
+    number: int | None = None  # message sequence number (EXISTS: the count)
+    uid: int | None = None  # FETCH: when the server named it
+    flags: frozenset[str] | None = None  # FETCH: when it carried FLAGS
+    uids: tuple[int, ...] = ()  # SEARCH
+    code: str | None = None  # OK/NO: the [CODE] it carried
+    code_data: bytes = b""
+    text: str = ""
+    leftovers: dict | None = None  # LEFTOVER: imaplib's unordered lists by kind
+
+
+@dataclass
+class Reply:
+    status: str  # "OK" or "NO" (BAD raises)
+    text: str  # the tagged text without its [CODE]
+    code: str | None
+    code_data: bytes
+    untagged: list[Untagged] = field(default_factory=list)
+
+    def codes(self) -> dict[str, bytes]:
+        """Every response code of this command, untagged ones first."""
+        found = {e.code: e.code_data for e in self.untagged if e.code}
+        if self.code:
+            found[self.code] = self.code_data
+        return found
+
+    def sentence(self) -> str:
+        """The server's text on one line, without Dovecot's timings."""
+        return one_line(self.text) or f"the server said {self.status}"
+
+
+def one_line(text: str) -> str:
+    text = _DOVECOT_TIMING.sub("", text)
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())[:300]
+
+
+_journals: "weakref.WeakKeyDictionary[IMAPClient, list[Untagged]]" = weakref.WeakKeyDictionary()
+
+
+def journal(client: IMAPClient) -> list[Untagged]:
+    return _journals.setdefault(client, [])
+
+
+def take_journal(client: IMAPClient) -> list[Untagged]:
+    """Everything the server said about the selected mailbox since the last call, in order."""
+    _drain_leftovers(client)
+    events = journal(client)
+    _journals[client] = []
+    return events
+
+
+def reset_journal(client: IMAPClient) -> None:
+    """After SELECT: what came before was about another mailbox (or another view of it).
+
+    imaplib's own lists are left alone: SELECT emptied them, and what they hold now (the
+    EXISTS of the SELECT, anything that came during its searches) is about this one.
+    """
+    _journals[client] = []
+
+
+def _drain_leftovers(client: IMAPClient) -> None:
+    pending = client._imap.untagged_responses
+    leftovers = {key: pending.pop(key) for key in _STATE_KEYS if key in pending}
+    for key in _IGNORED_KEYS:
+        pending.pop(key, None)
+    if leftovers:
+        _append(client, [Untagged("LEFTOVER", leftovers=leftovers)])
+
+
+def _append(client: IMAPClient, events: list[Untagged]) -> None:
+    kept = journal(client)
+    kept.extend(e for e in events if e.kind in ("EXISTS", "EXPUNGE", "FETCH", "LEFTOVER", "UNPARSED", "VANISHED"))
+    if len(kept) > MAX_JOURNAL:  # nobody asked for a long time: start over from a full search
+        _journals[client] = [Untagged("UNPARSED")]
+
+
+def run_command(client: IMAPClient, name: str, *args: bytes, keep: bool = True) -> Reply:
+    """Send one command (arguments already checked and quoted) and read its answers in order.
+
+    NO comes back as a Reply; BAD raises IMAPClientError, BYE IMAPClientAbortError. With
+    `keep`, the untagged answers also go to the connection's journal.
+    """
+    imap = client._imap
+    _drain_leftovers(client)
+    tag = imap._command(name, *args)
+    events: list[Untagged] = []
+    while True:
+        line = imap._get_response()
+        if imap.tagged_commands.get(tag):
+            break
+        if line is None:  # a continuation request: we never send literals here
+            raise IMAPClientAbortError(f"{name}: the server asked for more data than the command has")
+        events.append(parse_untagged(line))
+    status, data = imap.tagged_commands.pop(tag)
+    # imaplib filed the same answers by kind too; they are ours, in order, already.
+    for key in {*_STATE_KEYS, *_IGNORED_KEYS, "OK", "NO", "BAD", "SEARCH"} | {e.code for e in events if e.code}:
+        imap.untagged_responses.pop(key, None)
+    raw = data[0] if data and isinstance(data[0], bytes) else b""
+    code, code_data, text = _split_code(raw)
+    if code:
+        imap.untagged_responses.pop(code, None)
+    if keep:
+        _append(client, events)
+    for event in events:
+        if event.kind == "BYE":
+            raise IMAPClientAbortError(f"the server closed the connection: {one_line(event.text)}")
+    command = " ".join([name, *(a.decode("ascii", "replace") for a in args[:1])])
+    if status == "BAD":
+        raise IMAPClientError(f"{command} failed: {one_line(text)}")
+    return Reply(status, text, code, code_data, events)
+
+
+def _split_code(raw: bytes) -> tuple[str | None, bytes, str]:
+    match = _CODE.match(raw)
+    if not match:
+        return None, b"", raw.decode("utf-8", "replace")
+    return (match.group(1).decode("ascii").upper(), match.group(2) or b"",
+            raw[match.end():].decode("utf-8", "replace"))
+
+
+def parse_untagged(line: bytes) -> Untagged:
+    body = line[2:] if line.startswith(b"* ") else line
+    if re.search(rb"\{\d+\+?\}$", body):  # the rest came as a literal: not an answer we track
+        return Untagged("UNPARSED")
+    numbered = _NUMBERED.match(body)
+    if numbered:
+        number, kind, rest = int(numbered.group(1)), numbered.group(2).decode().upper(), numbered.group(3)
+        if kind != "FETCH":
+            return Untagged(kind, number)
+        try:
+            item = parse_fetch_response([numbered.group(1) + b" " + (rest or b"")], True, False)[number]
+        except Exception:  # a FETCH we cannot read: the tracking falls back to a full search
+            return Untagged("UNPARSED")
+        flags = item.get(b"FLAGS")
+        uid = item.get(b"UID")
+        return Untagged(
+            "FETCH", number, uid=int(uid) if uid is not None else None,
+            flags=frozenset(_as_str(f) for f in flags) if flags is not None else None,
+        )
+    word, _, rest = body.partition(b" ")
+    kind = word.decode("ascii", "replace").upper()
+    if kind == "SEARCH":
+        numbers = rest.split(b"(")[0].split()  # "(MODSEQ n)" may follow with CONDSTORE
+        return Untagged("SEARCH", uids=tuple(int(n) for n in numbers if n.isdigit()))
+    if kind in ("OK", "NO", "BAD", "BYE", "PREAUTH"):
+        code, code_data, text = _split_code(rest)
+        return Untagged(kind, code=code, code_data=code_data, text=text)
+    return Untagged(kind, text=rest.decode("utf-8", "replace"))
 
 
 def read_flags(client: IMAPClient, uids: list[int]) -> dict[int, frozenset[str]]:
