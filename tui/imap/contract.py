@@ -26,6 +26,7 @@ class Request:
 @dataclass(frozen=True)
 class ListMailboxes(Request):
     with_status: bool = True  # then STATUS for every selectable mailbox, in the background
+    pattern: bytes = b"*"  # a LIST pattern (modified UTF-7, may hold * and %)
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,95 @@ class FetchMessage(Request):
 
 @dataclass(frozen=True)
 class StoreFlags(Request):
-    """Add or remove system flags on these messages, as one UID STORE."""
+    """Add or remove flags (system flags or keywords) on these messages, as one UID STORE."""
 
     raw_name: bytes
     uidvalidity: int
     uids: tuple[int, ...]
     flags: tuple[str, ...]
     add: bool
+
+
+@dataclass(frozen=True)
+class CopyMessages(Request):
+    """Copy, or move, these messages of `raw_name` to `target`.
+
+    `raw_name` need not be the open mailbox (undoing a move copies back from the
+    target): the worker then opens it, acts, and re-opens the user's mailbox.
+    Move: UID MOVE; else with UIDPLUS, UID COPY + UID STORE \\Deleted + UID EXPUNGE of
+    exactly these UIDs; else copy and mark deleted, without expunging.
+    """
+
+    raw_name: bytes
+    uidvalidity: int
+    uids: tuple[int, ...]
+    target: bytes
+    move: bool
+    create: bool = False  # CREATE the target first (the user said yes after a TRYCREATE)
+    retry_safe = False
+
+
+@dataclass(frozen=True)
+class RemoveCopies(Request):
+    """Undo of a copy: mark exactly these UIDs of `raw_name` deleted and UID EXPUNGE them."""
+
+    raw_name: bytes
+    uidvalidity: int
+    uids: tuple[int, ...]
+    retry_safe = False
+
+
+@dataclass(frozen=True)
+class Expunge(Request):
+    """Remove the messages marked deleted: UID EXPUNGE of exactly `uids` with UIDPLUS.
+
+    Without UIDPLUS only a bare EXPUNGE exists, which also removes messages other
+    clients marked; the worker sends it only when `allow_bare` (the user was told).
+    """
+
+    raw_name: bytes
+    uidvalidity: int
+    uids: tuple[int, ...]
+    allow_bare: bool = False
+    retry_safe = False
+
+
+@dataclass(frozen=True)
+class CheckMailbox(Request):
+    """`r`: NOOP, then report what other clients changed (new mail, flags, expunges)."""
+
+    raw_name: bytes
+    uidvalidity: int
+
+
+@dataclass(frozen=True)
+class Checkpoint(Request):
+    """CHECK: ask the server to flush the open mailbox's state to disk."""
+
+
+@dataclass(frozen=True)
+class CreateMailbox(Request):
+    raw_name: bytes  # modified UTF-7; the server's delimiter makes it nested
+    retry_safe = False
+
+
+@dataclass(frozen=True)
+class RenameMailbox(Request):
+    raw_name: bytes
+    new_name: bytes
+    retry_safe = False
+
+
+@dataclass(frozen=True)
+class DeleteMailbox(Request):
+    raw_name: bytes
+    retry_safe = False
+
+
+@dataclass(frozen=True)
+class Subscribe(Request):
+    raw_name: bytes
+    subscribe: bool  # False: unsubscribe
 
 
 @dataclass(frozen=True)
@@ -143,3 +226,71 @@ class MessageFetched(Result):
     raw: bytes
     truncated: bool
     flags: frozenset[str] | None  # new flags if \Seen was set, else None
+
+
+@dataclass(frozen=True)
+class CopyUid:
+    """A COPYUID answer (RFC 4315): which UID each message got in the target."""
+
+    uidvalidity: int  # the target mailbox's
+    source_uids: tuple[int, ...]
+    target_uids: tuple[int, ...]  # in the same order as source_uids
+
+
+@dataclass(frozen=True)
+class MessagesCopied(Result):
+    raw_name: bytes  # where they came from
+    uidvalidity: int
+    uids: tuple[int, ...]
+    target: bytes
+    moved: bool  # they left the source (UID MOVE, or COPY + STORE + UID EXPUNGE)
+    marked_deleted: bool  # copied and marked \\Deleted, not expunged (no UIDPLUS)
+    copy_uid: CopyUid | None  # None: the server did not say (no UIDPLUS): no undo
+
+
+@dataclass(frozen=True)
+class CopyRefused(Result):
+    """The COPY/MOVE was refused; the source is as it was."""
+
+    message: str
+    request: CopyMessages
+    trycreate: bool  # NO [TRYCREATE]: the target does not exist; creating it may help
+
+
+@dataclass(frozen=True)
+class CopiesRemoved(Result):
+    raw_name: bytes
+    uids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class MessagesExpunged(Result):
+    raw_name: bytes
+    uidvalidity: int
+    uids: tuple[int, ...]  # the UIDs that are gone
+
+
+@dataclass(frozen=True)
+class MailboxChanged(Result):
+    """The open mailbox as the server has it now, after NOOP or after one of our commands."""
+
+    raw_name: bytes
+    uidvalidity: int
+    uids: tuple[int, ...]  # ascending: every message it holds now
+    new: tuple[int, ...]
+    vanished: tuple[int, ...]
+    flags: tuple[tuple[int, frozenset[str]], ...]  # flags another client changed
+
+
+@dataclass(frozen=True)
+class MailboxManaged(Result):
+    """CREATE, RENAME, DELETE, SUBSCRIBE or UNSUBSCRIBE worked; a MailboxesListed follows."""
+
+    action: str  # "created", "renamed", "deleted", "subscribed", "unsubscribed"
+    raw_name: bytes
+    new_name: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Checkpointed(Result):
+    pass

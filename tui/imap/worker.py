@@ -15,7 +15,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
@@ -24,6 +24,7 @@ from ..config import Account
 from ..models import MailboxStatus
 from . import commands
 from .connection import ConnectError, connect
+from .handlers import TriageHandlers
 from .trace import ProtocolTrace
 from .trace import detach as detach_trace
 from ..secrets import SecretError
@@ -66,10 +67,13 @@ class _Selection:
     total: int
     loaded: set[int]
     request_id: int  # the SelectMailbox it answers; a re-select after a reconnect reuses it
-    read_only: bool
+    read_only: bool  # as asked (EXAMINE); a re-select asks the same
+    uids: list[int] = field(default_factory=list)  # ascending: the mailbox as we last knew it
+    vanished: set[int] = field(default_factory=set)  # gone since it was opened: not filled any more
+    writable: bool = True  # False when the server opened it READ-ONLY
 
 
-class ImapWorker:
+class ImapWorker(TriageHandlers):
     def __init__(
         self,
         account: Account,
@@ -155,7 +159,7 @@ class ImapWorker:
             except queue.Empty:
                 # Background work, or an idle NOOP that notices a dropped connection
                 # before the user's next key press does.
-                step = self._background_step if self._background else self._client.noop
+                step = self._background_step if self._background else self._keepalive_noop
                 if not self._guarded(0, step) and not self._reconnect():
                     return
                 continue
@@ -240,13 +244,13 @@ class ImapWorker:
             self._post(RequestFailed(request_id, f"Unexpected error: {error}"))
         return True
 
+    def _keepalive_noop(self) -> None:
+        # Its answers (new mail, expunges) are kept in order for the next CheckMailbox.
+        commands.run_command(self._client, "NOOP")
+
     def _handle(self, request: Request) -> None:
-        client = self._client
         if isinstance(request, ListMailboxes):
-            mailboxes = commands.list_mailboxes(client)
-            self._post(MailboxesListed(request.id, tuple(mailboxes)))
-            if request.with_status:
-                self._background.extend(("status", request.id, m.raw_name) for m in mailboxes if m.selectable)
+            self._list_mailboxes(request.id, request.pattern, request.with_status)
         elif isinstance(request, SelectMailbox):
             self._select(request.id, request.raw_name, request.read_only)
         elif isinstance(request, FetchStatus):
@@ -257,6 +261,14 @@ class ImapWorker:
             self._fetch_message(request)
         elif isinstance(request, StoreFlags):
             self._store_flags(request)
+        else:
+            self._handle_triage(request)
+
+    def _list_mailboxes(self, request_id: int, pattern: bytes, with_status: bool) -> None:
+        mailboxes = commands.list_mailboxes(self._client, pattern)
+        self._post(MailboxesListed(request_id, tuple(mailboxes)))
+        if with_status:
+            self._background.extend(("status", request_id, m.raw_name) for m in mailboxes if m.selectable)
 
     def _select(self, request_id: int, raw_name: bytes, read_only: bool) -> None:
         # If this SELECT fails, no mailbox is selected any more (RFC 3501): forget the
@@ -264,8 +276,10 @@ class ImapWorker:
         self._selection = None
         self._background = deque(step for step in self._background if step[0] != "fill")
         selected = commands.select_mailbox(self._client, raw_name, read_only)
+        commands.reset_journal(self._client)
         self._selection = _Selection(
-            selected.raw_name, selected.uidvalidity, len(selected.uids), set(), request_id, read_only
+            selected.raw_name, selected.uidvalidity, len(selected.uids), set(), request_id, read_only,
+            uids=list(selected.uids), writable=not selected.read_only,
         )
         self._post(MailboxSelected(request_id, selected))
         self._queue_fill(request_id, selected.uids)
@@ -275,13 +289,21 @@ class ImapWorker:
         for start in range(0, len(newest_first), self._fill_batch):
             self._background.append(("fill", request_id, newest_first[start : start + self._fill_batch]))
 
+    def _queue_fill_first(self, request_id: int, uids: list[int]) -> None:
+        """New mail: its rows go before the rest of the fill."""
+        newest_first = list(reversed(uids))
+        batches = [newest_first[i : i + self._fill_batch] for i in range(0, len(newest_first), self._fill_batch)]
+        for batch in reversed(batches):
+            self._background.appendleft(("fill", request_id, batch))
+
     def _background_step(self) -> None:
         kind, request_id, arg = self._background.popleft()
         if kind == "status":
             self._post(StatusFetched(request_id, self._status(arg)))
         elif kind == "fill" and self._selection:
             sel = self._selection
-            self._fetch_envelopes(request_id, sel.raw_name, sel.uidvalidity, arg)
+            present = [uid for uid in arg if uid not in sel.vanished]  # no rows for what has gone
+            self._fetch_envelopes(request_id, sel.raw_name, sel.uidvalidity, present)
 
     def _status(self, raw_name: bytes) -> MailboxStatus:
         sel = self._selection
@@ -307,11 +329,7 @@ class ImapWorker:
         self._post(EnvelopesFetched(request_id, raw_name, uidvalidity, tuple(envelopes), len(sel.loaded), sel.total))
 
     def _store_flags(self, request: StoreFlags) -> None:
-        sel = self._selection
-        if sel is None or (sel.raw_name, sel.uidvalidity) != (request.raw_name, request.uidvalidity):
-            raise ValueError("those messages belong to a mailbox that is no longer open")
-        if sel.read_only:  # the UI refuses first; this is the last line of defence
-            raise ValueError("this mailbox is open read-only")
+        sel = self._writable_selection(request.raw_name, request.uidvalidity)
         uids = list(request.uids)
         try:
             flags = commands.store_flags(self._client, uids, request.flags, request.add)
@@ -323,6 +341,8 @@ class ImapWorker:
                                     tuple(commands.read_flags(self._client, uids).items())))
             raise
         self._post(FlagsChanged(request.id, sel.raw_name, sel.uidvalidity, tuple(flags.items())))
+        # And what other clients did meanwhile, if anything.
+        self._post_changes(request.id, self._sync(), always=False, reported=flags)
 
     def _fetch_message(self, request: FetchMessage) -> None:
         ref = request.ref
