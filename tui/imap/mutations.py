@@ -14,10 +14,11 @@ read in order; the safety rules of issue 4 live here:
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, IMAPClientReadOnlyError
 
 from . import commands
 from .commands import Untagged, quote_mailbox, run_command
@@ -174,13 +175,16 @@ def expunge(client: IMAPClient, uids: list[int], allow_bare: bool) -> None:
 
 def open_for_change(client: IMAPClient, raw_name: bytes) -> int:
     """SELECT another mailbox read-write (for an undo); its UIDVALIDITY."""
-    from imapclient.exceptions import IMAPClientReadOnlyError
-
     name = commands.decode_mailbox_name(raw_name)
     try:
         info = client.select_folder(commands.check_mailbox_name(raw_name), readonly=False)
     except IMAPClientReadOnlyError:
         raise IMAPClientError(f"cannot undo: {name} is read-only on the server") from None
+    except IMAPClientAbortError:
+        raise
+    except IMAPClientError as error:  # e.g. it was deleted meanwhile
+        reason = commands.one_line(str(error).removeprefix("select failed: "))
+        raise IMAPClientError(f"cannot undo: {name} cannot be opened ({reason})") from None
     commands.reset_journal(client)
     if info.get(b"READ-ONLY"):
         raise IMAPClientError(f"cannot undo: {name} is read-only on the server")
@@ -265,6 +269,7 @@ class _View:
         self.seq: list[int | None] = list(uids)
         self.dirty = False
         self.flags: dict[int, frozenset[str]] = {}
+        self.moved = False  # the message list itself changed (else only flags, if anything)
 
     def apply(self, event: Untagged) -> None:
         kind = event.kind
@@ -282,6 +287,7 @@ class _View:
     def _expunge(self, number: int) -> None:
         if self.dirty:
             return
+        self.moved = True
         if 1 <= number <= len(self.seq):
             del self.seq[number - 1]
         else:
@@ -290,10 +296,11 @@ class _View:
     def _exists(self, count: int) -> None:
         if self.dirty:
             return
-        if count >= len(self.seq):
-            self.seq.extend([None] * (count - len(self.seq)))
-        else:  # fewer messages than we know of, without an EXPUNGE: we lost track
+        if count < len(self.seq):  # fewer messages than we know of, without an EXPUNGE: we lost track
             self.dirty = True
+        elif count > len(self.seq):
+            self.moved = True
+            self.seq.extend([None] * (count - len(self.seq)))
 
     def _fetch(self, event: Untagged, placed: bool = True) -> None:
         number, uid = event.number, event.uid
@@ -356,6 +363,9 @@ def synchronise(client: IMAPClient, uids: list[int], noop: bool) -> Changes:
             _search(client, view, f"UID {floor + 1}:*".encode("ascii"), full=False, floor=floor)
         else:
             break
+    if not (view.moved or view.dirty):  # the usual case: no need to compare 100,000 UIDs
+        flags = {uid: f for uid, f in view.flags.items() if _holds(uids, uid)}
+        return Changes(list(uids), [], [], flags)
     final = sorted({uid for uid in view.seq if uid is not None})
     before, after = set(uids), set(final)
     return Changes(
@@ -364,6 +374,11 @@ def synchronise(client: IMAPClient, uids: list[int], noop: bool) -> Changes:
         vanished=sorted(before - after),
         flags={uid: flags for uid, flags in view.flags.items() if uid in after},
     )
+
+
+def _holds(ascending: list[int], uid: int) -> bool:
+    at = bisect.bisect_left(ascending, uid)
+    return at < len(ascending) and ascending[at] == uid
 
 
 def _search(client: IMAPClient, view: _View, criteria: bytes, full: bool, floor: int = 0) -> None:
@@ -376,7 +391,7 @@ def _search(client: IMAPClient, view: _View, criteria: bytes, full: bool, floor:
             view.apply(event)
             continue
         if full:
-            view.seq, view.dirty = sorted(set(event.uids)), False
+            view.seq, view.dirty, view.moved = sorted(set(event.uids)), False, True
             continue
         if view.dirty:
             continue  # the next round searches everything
