@@ -612,3 +612,50 @@ def test_read_only_account_refuses_mailbox_changes(pymap_demo):
             harness.worker.submit(request)
             assert "read-only" in answer(harness, RequestFailed, request).message
     assert not [c for c in sent_commands(trace) if c in ("CREATE", "DELETE", "UNSUBSCRIBE")]
+
+
+def test_check_after_the_newest_message_went_and_another_came(dovecot_demo):
+    """UID SEARCH UID n:* also matches the last message when its UID is below n: filtered."""
+    target = dovecot_demo
+    name, uids = mailbox_with(target, "Tail", 3)
+    with WorkerHarness(target.account, target.password) as harness:
+        _, selected = opened(harness, name)
+        other = raw_client(target.account, target.password)
+        other.select_folder(name)
+        other.add_flags([uids[2]], [b"\\Deleted"])
+        other.uid_expunge([uids[2]])
+        first = harness.worker.submit(CheckMailbox(name, selected.uidvalidity))
+        assert answer(harness, MailboxChanged, first).uids == (uids[0], uids[1])
+        other.append(name, make_message(70))
+        newest = max(other.search(["ALL"]))
+        other.add_flags([newest], [b"\\Deleted"])
+        other.uid_expunge([newest])  # came and went before we looked: nothing new
+        second = harness.worker.submit(CheckMailbox(name, selected.uidvalidity))
+        quiet = answer(harness, MailboxChanged, second)
+        other.append(name, make_message(71))
+        third = harness.worker.submit(CheckMailbox(name, selected.uidvalidity))
+        arrived = answer(harness, MailboxChanged, third)
+        latest = max(other.search(["ALL"]))
+        other.logout()
+    assert (quiet.new, quiet.vanished, quiet.uids) == ((), (), (uids[0], uids[1]))
+    assert arrived.new == (latest,) and arrived.uids == (uids[0], uids[1], latest)
+
+
+def test_undo_into_a_deleted_mailbox_fails_clearly_and_reopens(dovecot_demo):
+    target = dovecot_demo
+    source, uids = mailbox_with(target, "GoneSrc", 2)
+    dest, _ = mailbox_with(target, "GoneDst", 0)
+    with WorkerHarness(target.account, target.password) as harness:
+        select, selected = opened(harness, source)
+        request = harness.worker.submit(CopyMessages(source, selected.uidvalidity, (uids[0],), dest, move=False))
+        copy_uid = answer(harness, MessagesCopied, request).copy_uid
+        other = raw_client(target.account, target.password)
+        other.delete_folder(dest)
+        other.logout()
+        since = len(harness.seen)
+        undo = harness.worker.submit(RemoveCopies(dest, copy_uid.uidvalidity, copy_uid.target_uids))
+        failure = answer(harness, RequestFailed, undo)
+        harness.wait_after(since, MailboxSelected, lambda r: r.request_id == select.id)
+    assert failure.message.startswith(f"cannot undo: {dest.decode()} cannot be opened")
+    assert "\n" not in failure.message
+    assert sorted(server_flags(target.account, target.password, source)) == uids
