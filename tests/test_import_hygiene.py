@@ -21,6 +21,11 @@ PURE_MODULES = [
     "tui.imap.connection",
     "tui.imap.contract",
     "tui.imap.worker",
+    "tui.imap.mutations",
+    "tui.imap.handlers",
+    "tui.undo",
+    "tui.mailbox_names",
+    "tui.fuzzy",
 ]
 
 
