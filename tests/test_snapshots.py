@@ -5,11 +5,15 @@ Regenerate with `pytest tests/test_snapshots.py --snapshot-update`, then look at
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from scenarios import fully_loaded, open_attachment_message
+from scenarios import fully_loaded, open_attachment_message, wait_for
 from tui.app import MailApp
 from tui.demo import demo_account
+from tui.screens import MailboxInfoScreen
+from tui.widgets.message_list import MessageList
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +58,52 @@ def test_help_screen(snap_compare, fresh_demo):
         await pilot.pause()
 
     assert snap_compare(make_app(fresh_demo), terminal_size=(120, 40), run_before=show_help)
+
+
+@pytest.fixture(scope="module")
+def scratch_demo():
+    """A demo server these snapshots may change (delete marks), apart from fresh_demo."""
+    with demo_account() as (account, password):
+        yield account, password
+
+
+def test_move_picker(snap_compare, scratch_demo):
+    """`s` with two messages tagged: the fuzzy picker, filtered, offering a new mailbox too."""
+    account, password = scratch_demo
+
+    async def pick(pilot):
+        await fully_loaded(pilot)
+        await pilot.press("t", "t", "s")
+        for char in "arch":
+            await pilot.press(char)
+        await pilot.pause()
+
+    assert snap_compare(MailApp(account, password), terminal_size=(120, 40), run_before=pick)
+
+
+def test_expunge_dialog(snap_compare, scratch_demo):
+    """`$` after marking messages deleted: the dialog names the count; No has the focus."""
+    account, password = scratch_demo
+
+    async def expunge(pilot):
+        await fully_loaded(pilot)
+        listing = pilot.app.query_one(MessageList)
+        await pilot.press("d", "j", "d")
+        await wait_for(lambda: sum(e.deleted for e in listing.envelopes.values()) >= 2)
+        await pilot.press("dollar_sign")
+        await pilot.pause()
+
+    assert snap_compare(MailApp(account, password), terminal_size=(120, 40), run_before=expunge)
+
+
+def test_mailbox_info_screen(snap_compare, fresh_demo):
+    """`i`: what SELECT said. pymap picks a new UIDVALIDITY per start, so that one value is pinned."""
+
+    async def info(pilot):
+        await fully_loaded(pilot)
+        app = pilot.app
+        selected = replace(app.selected, uidvalidity=1764000000)
+        app.push_screen(MailboxInfoScreen("INBOX", selected, app.session.capabilities))
+        await pilot.pause()
+
+    assert snap_compare(make_app(fresh_demo), terminal_size=(120, 40), run_before=info)

@@ -32,6 +32,7 @@ class AccountSession:
     skipped: bool = False  # the user declined to give a password
     failed: bool = False  # the worker stopped for good (e.g. a wrong password)
     options: dict = field(default_factory=dict)  # extra ImapWorker keyword arguments
+    list_pattern: bytes = b"*"  # the tree's LIST filter (l)
 
     @property
     def name(self) -> str:

@@ -19,7 +19,10 @@ from textual.widgets import Footer, Static, Tree
 from .account_session import AccountSession, Secret, WorkerFactory
 from .config import Account
 from .imap.contract import (
+    Checkpointed,
     Connected,
+    CopiesRemoved,
+    CopyRefused,
     ConnectionFailed,
     ConnectionLost,
     EnvelopesFetched,
@@ -28,8 +31,12 @@ from .imap.contract import (
     FetchStatus,
     FlagsChanged,
     ListMailboxes,
+    MailboxChanged,
     MailboxesListed,
+    MailboxManaged,
     MailboxSelected,
+    MessagesCopied,
+    MessagesExpunged,
     MessageFetched,
     Reconnected,
     Request,
@@ -37,9 +44,11 @@ from .imap.contract import (
     Result,
     SelectMailbox,
     StatusFetched,
-    StoreFlags,
 )
 from .imap.trace import ProtocolTrace
+from .mailbox_admin import MailboxAdminMixin
+from .palette import palette_commands
+from .triage import TriageMixin
 from .imap.worker import ImapWorker
 from .models import Mailbox, MessageRef, SelectedMailbox
 from .safe_text import safe_line
@@ -61,7 +70,7 @@ class ImapResult(Message):
         self.result = result
 
 
-class MailApp(App[None]):
+class MailApp(TriageMixin, MailboxAdminMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tui-mail"
     # The screen gets -narrow below 100 columns: app.tcss gives the list and viewer the room.
@@ -108,6 +117,8 @@ class MailApp(App[None]):
         self._message_request: int | None = None
         self._loaded = 0
         self._row_requests: dict[int, tuple[int, ...]] = {}  # FetchEnvelopes id -> its UIDs
+        self._init_triage()
+        self._notice = ""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -219,6 +230,7 @@ class MailApp(App[None]):
                 self._handle_mailboxes(session, mailboxes)
             case StatusFetched(status=status):
                 tree.show_status(session.name, status)
+                self.status_arrived(session, status)
                 if session is self.session and self.selected is not None and status.raw_name == self.selected.raw_name:
                     self.selected = replace(self.selected, unseen=status.unseen)
                     self._show_status()
@@ -230,6 +242,21 @@ class MailApp(App[None]):
                 self._handle_message(session, result)
             case FlagsChanged():
                 self._handle_flags(session, result)
+                self._flags_confirmed(session, result)
+            case MailboxChanged():
+                self._mailbox_changed(session, result)
+            case MessagesCopied():
+                self._copied(session, result)
+            case CopyRefused():
+                self._copy_refused(session, result)
+            case CopiesRemoved():
+                self._copies_removed(session, result)
+            case MessagesExpunged():
+                self._expunged(session, result)
+            case MailboxManaged():
+                self._mailbox_managed(session, result)
+            case Checkpointed():
+                self._checkpointed(session, result)
             case RequestFailed(message=text):
                 self._handle_failure(session, result.request_id, text)
 
@@ -278,6 +305,7 @@ class MailApp(App[None]):
         )
         if not same_view:  # a re-select after a reconnect keeps the open message
             self.close_viewer()
+            self._notice = ""
         self.query_one(MessageList).show_mailbox(result.selected.uids, keep_cursor=same_view)
         self._show_status()
 
@@ -313,11 +341,13 @@ class MailApp(App[None]):
             selected.raw_name,
             selected.uidvalidity,
         ):
-            self.query_one(MessageList).update_many_flags(result.flags)
+            self.query_one(MessageList).our_flags_changed(result.flags)
             self._show_status()
         session.submit(FetchStatus(result.raw_name))  # unread counts follow the server
 
     def _handle_failure(self, session: AccountSession, request_id: int, text: str) -> None:
+        if self._triage_failed(request_id, text):
+            return
         if request_id == self._message_request:
             self.query_one(MessageView).show_error(f"Cannot show this message: {text}")
         elif request_id == self._select_request:
@@ -327,7 +357,9 @@ class MailApp(App[None]):
             self.query_one(MessageList).show_mailbox(())
             text = f"Cannot open that mailbox: {text}"
         elif request_id in self._row_requests:
+            # Rows are asked again when next on screen; a race with a re-select is no problem.
             self.query_one(MessageList).forget_requested(self._row_requests.pop(request_id))
+            return
         session.problem = text
         self._show_status()
 
@@ -344,6 +376,9 @@ class MailApp(App[None]):
 
     def open_mailbox(self, session: AccountSession, mailbox: Mailbox) -> None:
         if not mailbox.selectable or self._refuse_when_disconnected(session):
+            return
+        leaving = self.selected is not None and (session is not self.session or mailbox.raw_name != self.selected.raw_name)
+        if leaving and self.ask_before_leaving(lambda: self.open_mailbox(session, mailbox)):
             return
         session.problem = ""
         if session is not self.session:
@@ -389,30 +424,6 @@ class MailApp(App[None]):
         self._message_request = request.id if request else None
         self.query_one(BodyView).focus()
 
-    def action_toggle_flag(self, name: str) -> None:
-        """N, F, A: if every target has the flag, remove it; else add it (like mutt)."""
-        flag = {"seen": "\\Seen", "flagged": "\\Flagged", "answered": "\\Answered"}[name]
-        listing = self.query_one(MessageList)
-        targets = listing.targets
-        have_all = all(flag in listing.envelopes[uid].flags for uid in targets if uid in listing.envelopes)
-        self._store(targets, flag, add=not have_all)
-
-    def action_set_deleted(self, deleted: bool) -> None:
-        self._store(self.query_one(MessageList).targets, "\\Deleted", add=deleted)
-
-    def _store(self, uids: list[int], flag: str, add: bool) -> None:
-        selected = self.selected
-        if selected is None or not uids:
-            return
-        if selected.read_only:
-            self._show_status("read-only: nothing was changed")
-            return
-        if self._refuse_when_disconnected(self.session):
-            return
-        self.session.submit(StoreFlags(selected.raw_name, selected.uidvalidity, tuple(uids), (flag,), add))
-        count = f"{len(uids)} messages" if len(uids) > 1 else "1 message"
-        self._show_status(f"{'Setting' if add else 'Clearing'} {flag} on {count}…")
-
     def close_viewer(self) -> None:
         viewer = self.query_one(MessageView)
         if viewer.display:
@@ -420,6 +431,10 @@ class MailApp(App[None]):
             viewer.ref = None
             self.refresh_bindings()
             self.query_one(MessageList).focus()
+
+    async def action_quit(self) -> None:
+        if not self.ask_before_leaving(self.exit):
+            self.exit()
 
     def action_close_viewer(self) -> None:
         self.close_viewer()
@@ -450,49 +465,38 @@ class MailApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        listing = self.query_one(MessageList)
-        yield SystemCommand("Help: keys", "Show every key binding (?)", self.action_help)
-        yield SystemCommand("Protocol log", "The last IMAP commands, their latency, the capabilities (P)",
-                            self.action_protocol_log)
-        yield SystemCommand("Mailbox info", "FLAGS, UIDVALIDITY, UIDNEXT... of the open mailbox (i)",
-                            self.action_mailbox_info)
-        yield SystemCommand("Open message", "Open the message under the cursor (Enter)", self.action_open_message)
-        yield SystemCommand("Close message", "Close the message viewer (Esc)", self.action_close_viewer)
-        yield SystemCommand("Toggle read", "Mark read/unread: tagged messages, else this one (N)",
-                            lambda: self.action_toggle_flag("seen"))
-        yield SystemCommand("Toggle flagged", "Flag/unflag: tagged messages, else this one (F)",
-                            lambda: self.action_toggle_flag("flagged"))
-        yield SystemCommand("Toggle answered", "Mark answered or not (A)", lambda: self.action_toggle_flag("answered"))
-        yield SystemCommand("Delete", "Mark deleted: tagged messages, else this one (d)",
-                            lambda: self.action_set_deleted(True))
-        yield SystemCommand("Undelete", "Clear the deleted mark (u)", lambda: self.action_set_deleted(False))
-        yield SystemCommand("Tag all / untag all", "Tag every message shown, or untag all (T)", listing.action_tag_all)
-        yield SystemCommand("Next message", "Move down the list (j)", listing.action_cursor_down)
-        yield SystemCommand("Previous message", "Move up the list (k)", listing.action_cursor_up)
-        yield SystemCommand("First message", "Jump to the newest message (g)", listing.action_first)
-        yield SystemCommand("Last message", "Jump to the oldest message (G)", listing.action_last)
-        yield SystemCommand("Focus mailboxes", "Move to the mailbox tree", lambda: self.action_focus_pane("#mailboxes"))
-        yield SystemCommand("Focus messages", "Move to the message list", lambda: self.action_focus_pane("#messages"))
-        yield SystemCommand("Next pane", "Move to the next pane (Tab)", self.action_focus_next)
-        yield SystemCommand("Previous pane", "Move to the previous pane (Shift+Tab)", self.action_focus_previous)
+        yield from palette_commands(self)
 
     # -- status line -----------------------------------------------------
 
     def _show_status(self, text: str | None = None) -> None:
+        """Redraw the status line; `text` becomes the notice shown beside the mailbox summary.
+
+        A notice ("Moved 10 messages to Archive.") stays until the next one, or until
+        another mailbox opens, so a later count update does not wipe it.
+        """
+        if text is not None:
+            self._notice = text
         line = Text()
         if len(self.sessions) > 1:
             line.append(safe_line(self.session.name, 40) + ": ", style="dim")
-        if text is not None:
-            line.append(safe_line(text))
-        elif self.selected is not None:
+        if self.selected is not None:
             sel = self.selected
             total = len(sel.uids)
             line.append(safe_line(self.session.mailbox_name(sel.raw_name)), style="bold")
-            line.append(f"  {total} messages  {sel.unseen} unseen")
+            line.append(f"  {_count(total)}  {sel.unseen} unseen")
             if sel.read_only:
                 line.append("  read-only", style="bold yellow")
             if total and self._loaded < total:
                 line.append(f"  loading {self._loaded}/{total} ({self._loaded * 100 // total}%)", style="dim")
+            if self._notice:
+                line.append("  ·  ")
+        if self._notice:
+            line.append(safe_line(self._notice, 300))
         if self.session.problem:
             line.append("  ! " + safe_line(self.session.problem, 300), style="bold red")
         self.query_one("#status", Static).update(line)
+
+
+def _count(n: int) -> str:
+    return "1 message" if n == 1 else f"{n} messages"

@@ -40,6 +40,14 @@ class MailboxTree(Tree[TreeEntry | None]):
         Binding("k", "cursor_up", "Up", show=False, id="tree.up"),
         Binding("home,g", "scroll_home", "First", show=False, id="tree.first"),
         Binding("end,G", "scroll_end", "Last", show=False, id="tree.last"),
+        Binding("a", "app.create_mailbox", "New mailbox", show=False, id="tree.create"),
+        Binding("R", "app.rename_mailbox", "Rename", show=False, id="tree.rename"),
+        Binding("D", "app.delete_mailbox", "Delete mailbox", show=False, id="tree.delete"),
+        Binding("space", "app.toggle_subscription", "Subscribe", show=False, id="tree.subscribe"),
+        Binding("L", "app.toggle_subscribed_only", "Subscribed only", show=False, id="tree.subscribed_only"),
+        Binding("l", "app.filter_mailboxes", "Filter", show=False, id="tree.filter"),
+        Binding("i", "app.mailbox_info", "Mailbox info", show=False, id="tree.info"),
+        Binding("c", "app.jump_to_mailbox", "Go to mailbox", show=False, id="tree.jump"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -49,6 +57,7 @@ class MailboxTree(Tree[TreeEntry | None]):
         self._accounts: dict[str, TreeNode[TreeEntry | None]] = {}
         self._mailbox_nodes: dict[tuple[str, bytes], TreeNode[TreeEntry | None]] = {}
         self._status: dict[tuple[str, bytes], MailboxStatus] = {}
+        self.subscribed_only = False  # L: hide what is not subscribed (INBOX always shows)
 
     def process_label(self, label: str | Text) -> Text:
         # Never parse a label as markup: mailbox names come from the server.
@@ -72,6 +81,8 @@ class MailboxTree(Tree[TreeEntry | None]):
         for key in [key for key in self._mailbox_nodes if key[0] == account]:
             del self._mailbox_nodes[key]
         by_path: dict[tuple[str, ...], TreeNode[TreeEntry | None]] = {}
+        if self.subscribed_only:
+            mailboxes = tuple(m for m in mailboxes if m.subscribed or m.name.upper() == "INBOX")
         top_level = sorted((m for m in mailboxes if len(m.parts) == 1), key=sort_key)
         nested = sorted((m for m in mailboxes if len(m.parts) > 1), key=lambda m: [p.casefold() for p in m.parts])
         for mailbox in [*top_level, *nested]:
@@ -104,6 +115,11 @@ class MailboxTree(Tree[TreeEntry | None]):
 
     def status_of(self, account: str, raw_name: bytes) -> MailboxStatus | None:
         return self._status.get((account, raw_name))
+
+    @property
+    def current_entry(self) -> TreeEntry | None:
+        node = self.cursor_node
+        return node.data if node is not None and isinstance(node.data, TreeEntry) else None
 
     def select_mailbox_node(self, account: str, raw_name: bytes) -> None:
         node = self._mailbox_nodes.get((account, raw_name))

@@ -50,6 +50,12 @@ class MessageList(ScrollView, can_focus=True):
         Binding("t", "toggle_tag", "Tag", show=False, id="list.tag"),
         Binding("T", "tag_all", "Tag all", show=False, id="list.tag_all"),
         Binding("i", "app.mailbox_info", "Mailbox info", show=False, id="list.info"),
+        Binding("C", "app.copy_to", "Copy", show=False, id="list.copy"),
+        Binding("s", "app.move_to", "Move", show=False, id="list.move"),
+        Binding("dollar_sign", "app.expunge", "Expunge", show=False, id="list.expunge"),
+        Binding("U", "app.undo", "Undo", show=False, id="list.undo"),
+        Binding("c", "app.jump_to_mailbox", "Go to mailbox", show=False, id="list.jump"),
+        Binding("r", "app.check_mail", "Check mail", show=False, id="list.check"),
     ]
 
     COMPONENT_CLASSES = {
@@ -104,6 +110,9 @@ class MessageList(ScrollView, can_focus=True):
         self.uids: list[int] = []  # display order: newest first
         self.envelopes: dict[int, Envelope] = {}
         self.tagged: set[int] = set()  # actions apply to these when there are any
+        # Marked deleted by another client while this mailbox is open: maybe a move it
+        # is half-way through. `$` leaves these to that client.
+        self.deleted_elsewhere: set[int] = set()
         self._asked: set[int] = set()
         self._lines: dict[tuple, Strip] = {}
         self._today = now()
@@ -117,6 +126,7 @@ class MessageList(ScrollView, can_focus=True):
         self.uids = list(reversed(uids_ascending))
         self.envelopes = {}
         self.tagged = self.tagged & set(self.uids) if keep_cursor else set()
+        self.deleted_elsewhere = set()
         self._asked = set()
         self._lines.clear()
         self._today = now()
@@ -135,6 +145,12 @@ class MessageList(ScrollView, can_focus=True):
     def update_flags(self, uid: int, flags: frozenset[str]) -> None:
         self.update_many_flags(((uid, flags),))
 
+    def our_flags_changed(self, changes: Iterable[tuple[int, frozenset[str]]]) -> None:
+        """Flags our own command set: a \\Deleted here is the user's, whoever marked it first."""
+        changes = tuple(changes)
+        self.deleted_elsewhere.difference_update(uid for uid, _flags in changes)
+        self.update_many_flags(changes)
+
     def update_many_flags(self, changes: Iterable[tuple[int, frozenset[str]]]) -> None:
         for uid, flags in changes:
             envelope = self.envelopes.get(uid)
@@ -142,6 +158,42 @@ class MessageList(ScrollView, can_focus=True):
                 self.envelopes[uid] = replace(envelope, flags=flags)
         self._lines.clear()
         self.refresh()
+
+    def apply_changes(self, uids_ascending: tuple[int, ...], flags: Iterable[tuple[int, frozenset[str]]]) -> None:
+        """The mailbox now holds these UIDs: drop the gone rows, add the new, keep the rest loaded.
+
+        The cursor stays on the same message, or on the row that took its place.
+        """
+        old_uid = self.current_uid
+        old_cursor = self.cursor
+        self.uids = list(reversed(uids_ascending))
+        kept = set(self.uids)
+        self.envelopes = {uid: env for uid, env in self.envelopes.items() if uid in kept}
+        self.tagged &= kept
+        self._asked &= kept
+        flags = tuple(flags)
+        for uid, new_flags in flags:
+            was = self.envelopes.get(uid)
+            if "\\Deleted" not in new_flags:
+                self.deleted_elsewhere.discard(uid)
+            elif was is not None and not was.deleted:
+                self.deleted_elsewhere.add(uid)
+        self.deleted_elsewhere &= kept
+        self.update_many_flags(flags)
+        self.virtual_size = Size(self._row_width, len(self.uids))
+        if old_uid in kept:
+            self.cursor = self.uids.index(old_uid)
+        else:
+            self.cursor = min(old_cursor, max(0, len(self.uids) - 1))
+        self._want_visible_rows()
+
+    @property
+    def deleted_uids(self) -> list[int]:
+        """What `$` expunges: rows loaded marked \\Deleted, except marks another client just set."""
+        return [
+            uid for uid in self.uids
+            if (env := self.envelopes.get(uid)) is not None and env.deleted and uid not in self.deleted_elsewhere
+        ]
 
     @property
     def targets(self) -> list[int]:
