@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .config import Account
+from .imap.commands import decode_mailbox_name
 from .imap.contract import Request, Result
 from .imap.worker import ImapWorker
 from .models import Mailbox
@@ -54,4 +55,5 @@ class AccountSession:
             self.worker.stop(timeout=2.0)
 
     def mailbox_name(self, raw_name: bytes) -> str:
-        return next((m.name for m in self.mailboxes if m.raw_name == raw_name), raw_name.decode("ascii", "replace"))
+        # Not listed (yet): a mailbox a copy has just created, say.
+        return next((m.name for m in self.mailboxes if m.raw_name == raw_name), decode_mailbox_name(raw_name))

@@ -116,7 +116,8 @@ class MailboxAdminMixin:
         children = [m for m in session.mailboxes if m.name.startswith(mailbox.name + (mailbox.delimiter or "\0"))]
         body = f"{holds}; they will be gone from the server for good." if messages else f"{holds}."
         if children:
-            body += f"\nIts {len(children)} sub-mailboxes are not deleted."
+            body += ("\nIt has 1 sub-mailbox, which is not deleted." if len(children) == 1
+                     else f"\nIt has {len(children)} sub-mailboxes, which are not deleted.")
         dialog = ConfirmScreen(f"Delete the mailbox {safe_line(mailbox.name)}?", body, yes="Delete", danger=True)
 
         def answered(yes: bool) -> None:

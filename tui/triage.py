@@ -21,6 +21,7 @@ from .imap.contract import (
     Expunge,
     FetchStatus,
     FlagsChanged,
+    ListMailboxes,
     MailboxChanged,
     MessagesCopied,
     MessagesExpunged,
@@ -245,7 +246,10 @@ class TriageMixin:
             self._show_status(f"{'Moved' if result.moved else 'Copied'} {n} to {target}.")
         if result.moved:
             self.query_one(MessageList).tagged -= set(result.uids)
-        session.submit(FetchStatus(result.target))
+        if any(m.raw_name == result.target for m in session.mailboxes):
+            session.submit(FetchStatus(result.target))
+        else:  # the copy created it: the tree must show it
+            session.submit(ListMailboxes(pattern=session.list_pattern))
 
     def _copies_removed(self, session: AccountSession, result: CopiesRemoved) -> None:
         pending = self._pending.pop(result.request_id, None)
@@ -301,7 +305,8 @@ class TriageMixin:
         if elsewhere:
             body += (
                 f"\n{count_text(elsewhere)} marked deleted by another client since you opened the "
-                "mailbox stay as they are (press d on one to include it)."
+                f"mailbox {'stays' if elsewhere == 1 else 'stay'} as {'it is' if elsewhere == 1 else 'they are'} "
+                "(press d on one to include it)."
             )
         title = f"Leaving {name}: expunge first?" if leaving else "Expunge"
         return ConfirmScreen(title, body, yes="Expunge", no="Keep" if leaving else "Cancel", danger=True)
