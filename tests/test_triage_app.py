@@ -12,9 +12,9 @@ import re
 import pytest
 from imapclient import imap_utf7
 
-from harness import raw_client
+from harness import make_mailbox, raw_client
 from scenarios import wait_for
-from servers import append_messages, make_message
+from servers import make_message
 from tui.app import MailApp
 from tui.dialogs import ConfirmScreen, PromptScreen
 from tui.widgets.mailbox_picker import MailboxPicker
@@ -25,10 +25,9 @@ _names = itertools.count(1)
 
 
 def fresh_mailbox(target, count: int, prefix: str = "Triage") -> str:
+    """A new mailbox of `count` messages (one APPEND each: the cut-down servers lack MULTIAPPEND)."""
     name = f"{prefix}{next(_names)}x{id(object()) % 100000}"
-    account = target.account
-    append_messages(account.host, account.port, account.username, target.password, name,
-                    [make_message(i) for i in range(count)])
+    make_mailbox(target.account, target.password, name.encode(), [make_message(i) for i in range(count)])
     return name
 
 
@@ -104,6 +103,7 @@ async def test_tag_flag_move_to_a_new_nested_mailbox_undo_and_expunge(dovecot_de
         await wait_for(lambda: len(listing.uids) == 2)
         assert "Moved 10 messages" in status_text(app)
         assert not listing.tagged
+        await wait_for(lambda: any(m.name == target for m in app.mailboxes))  # the tree lists it
         moved = server_flags(dovecot_demo, target)
         assert len(moved) == 10 and all(b"\\Flagged" in f for f in moved.values())
         assert set(server_flags(dovecot_demo, source)) == set(flags) - tagged
@@ -399,3 +399,42 @@ async def test_list_pattern_filter(pymap_demo, pattern, expected, unexpected):
         await pilot.press("enter")
         await wait_for(lambda: not any(m.parts[-1] == unexpected for m in app.mailboxes))
         assert any(m.parts[-1] == expected for m in app.mailboxes)
+
+
+async def test_move_without_uidplus_copies_marks_and_says_how_to_finish(dovecot_no_uidplus):
+    source = fresh_mailbox(dovecot_no_uidplus, 3)
+    target = fresh_mailbox(dovecot_no_uidplus, 0, prefix="Dest")
+    app = MailApp(dovecot_no_uidplus.account, dovecot_no_uidplus.password)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await open_named(app, source, 3)
+        moved = listing.current_uid
+        await pilot.press("s")
+        await wait_for(lambda: isinstance(app.screen, MailboxPicker))
+        await type_text(pilot, target)
+        await pilot.press("enter")
+        await wait_for(lambda: "press $" in status_text(app))
+        await wait_for(lambda: listing.envelopes[moved].deleted)  # still listed, struck through
+        assert len(listing.uids) == 3
+        await pilot.press("U")
+        assert "Cannot undo" in status_text(app)
+    source_flags = server_flags(dovecot_no_uidplus, source)
+    assert len(source_flags) == 3  # nothing was expunged
+    assert {uid for uid, f in source_flags.items() if b"\\Deleted" in f} == {moved}
+    assert len(server_flags(dovecot_no_uidplus, target)) == 1
+
+
+async def test_move_without_move_capability_removes_exactly_those(dovecot_no_move):
+    source = fresh_mailbox(dovecot_no_move, 4)
+    target = fresh_mailbox(dovecot_no_move, 0, prefix="Dest")
+    app = MailApp(dovecot_no_move.account, dovecot_no_move.password)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await open_named(app, source, 4)
+        await pilot.press("t", "t", "s")
+        await wait_for(lambda: isinstance(app.screen, MailboxPicker))
+        await type_text(pilot, target)
+        await pilot.press("enter")
+        await wait_for(lambda: len(listing.uids) == 2)
+        assert "Moved 2 messages" in status_text(app)
+        kept = set(listing.uids)
+    assert set(server_flags(dovecot_no_move, source)) == kept
+    assert len(server_flags(dovecot_no_move, target)) == 2
