@@ -417,10 +417,17 @@ async def test_move_without_uidplus_copies_marks_and_says_how_to_finish(dovecot_
         assert len(listing.uids) == 3
         await pilot.press("U")
         assert "Cannot undo" in status_text(app)
-    source_flags = server_flags(dovecot_no_uidplus, source)
-    assert len(source_flags) == 3  # nothing was expunged
-    assert {uid for uid, f in source_flags.items() if b"\\Deleted" in f} == {moved}
-    assert len(server_flags(dovecot_no_uidplus, target)) == 1
+        source_flags = server_flags(dovecot_no_uidplus, source)
+        assert len(source_flags) == 3  # nothing was expunged
+        assert {uid for uid, f in source_flags.items() if b"\\Deleted" in f} == {moved}
+        assert len(server_flags(dovecot_no_uidplus, target)) == 1
+        # Finishing the move as the status line says: $ counts the user's own marks.
+        await pilot.press("dollar_sign")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen))
+        assert "Remove 1 message" in dialog_text(app.screen) and "plain EXPUNGE" in dialog_text(app.screen)
+        await pilot.press("y")
+        await wait_for(lambda: len(listing.uids) == 2)
+    assert moved not in server_flags(dovecot_no_uidplus, source)
 
 
 async def test_move_without_move_capability_removes_exactly_those(dovecot_no_move):

@@ -64,3 +64,37 @@ def test_typed_names_become_modified_utf7(typed, wire):
 def test_names_that_cannot_be_sent_are_refused(typed):
     with pytest.raises(BadMailboxName):
         encode_mailbox_name(typed)
+
+
+def _reply(code_data: bytes):
+    from tui.imap.commands import Reply
+
+    return Reply("OK", "Copy completed", "COPYUID", code_data)
+
+
+def test_copyuid_ranges_map_each_source_to_its_copy():
+    from tui.imap.mutations import parse_copyuid
+
+    copy_uid = parse_copyuid(_reply(b"38505 1:3,5 3956:3959"), [1, 2, 3, 5])
+    assert copy_uid == CopyUid(38505, (1, 2, 3, 5), (3956, 3957, 3958, 3959))
+
+
+@pytest.mark.parametrize("data", [
+    b"1 1:4294967295 1:4294967295",  # would expand to four billion numbers
+    b"1 1:3 10:11",  # counts differ
+    b"1 7 10",  # a message we did not ask about
+    b"1 1,1 10,11",  # the same source twice
+    b"1 1:2 10,10",  # two copies with one UID
+    b"x 1 2",
+])
+def test_copyuid_that_does_not_match_the_request_is_not_believed(data):
+    from tui.imap.mutations import parse_copyuid
+
+    assert parse_copyuid(_reply(data), [1, 2, 3, 5]) is None
+
+
+def test_exists_without_a_number_is_not_guessed_at():
+    from tui.imap.commands import parse_untagged
+
+    assert parse_untagged(b"* EXISTS").kind == "UNPARSED"
+    assert parse_untagged(b"* 4 EXISTS").number == 4

@@ -230,7 +230,7 @@ class MailApp(TriageMixin, MailboxAdminMixin, App[None]):
                 self._handle_mailboxes(session, mailboxes)
             case StatusFetched(status=status):
                 tree.show_status(session.name, status)
-                self.status_arrived(session, status)
+                self.status_arrived(session, result.request_id, status)
                 if session is self.session and self.selected is not None and status.raw_name == self.selected.raw_name:
                     self.selected = replace(self.selected, unseen=status.unseen)
                     self._show_status()

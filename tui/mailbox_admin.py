@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 class MailboxAdminMixin:
     """Needs from the app: sessions, session, selected, open_mailbox, _show_status, query_one."""
 
-    _delete_waiting: tuple[str, Mailbox] | None = None  # D pressed; asking the count first
+    _delete_waiting: tuple[int, Mailbox] | None = None  # D pressed: its FetchStatus id, the mailbox
 
     def _tree_target(self) -> tuple[AccountSession, Mailbox | None] | None:
         """The account and mailbox under the tree's cursor (else the open one's account)."""
@@ -101,13 +101,15 @@ class MailboxAdminMixin:
             self._confirm_delete(session, mailbox, None)
             return
         # The question is about the count: ask the server now, not what STATUS said earlier.
-        if session.submit(FetchStatus(mailbox.raw_name)) is not None:
-            self._delete_waiting = (session.name, mailbox)
+        request = session.submit(FetchStatus(mailbox.raw_name))
+        if request is not None:
+            self._delete_waiting = (request.id, mailbox)
             self._show_status(f"Counting the messages in {safe_line(mailbox.name)}…")
 
-    def status_arrived(self, session: AccountSession, status: MailboxStatus) -> None:
+    def status_arrived(self, session: AccountSession, request_id: int, status: MailboxStatus) -> None:
+        """The count D asked for (its own request, so no other STATUS can open the dialog)."""
         waiting = self._delete_waiting
-        if waiting is not None and waiting[0] == session.name and waiting[1].raw_name == status.raw_name:
+        if waiting is not None and waiting[0] == request_id:
             self._delete_waiting = None
             self._confirm_delete(session, waiting[1], status.messages)
 
@@ -199,18 +201,27 @@ class MailboxAdminMixin:
             self._show_status(f"Renamed {name} to {new}.")
         else:
             self._show_status(f"{result.action.capitalize()} {_decode(result.raw_name)}.")
+        if session.list_pattern != b"*":  # the worker lists everything after a change: keep the filter
+            session.submit(ListMailboxes(pattern=session.list_pattern))
         selected = self.selected
-        if session is self.session and selected is not None and selected.raw_name == result.raw_name:
-            if result.action in ("deleted", "renamed"):
-                # The worker has unselected it: nothing of its list may stay on screen.
-                self.selected = None
-                self.close_viewer()
-                self.query_one(MessageList).show_mailbox(())
-                # The worker has left it: open the new name, or INBOX, never an empty pane.
-                raw = result.new_name if result.new_name is not None else b"INBOX"
-                next_box = Mailbox(raw, _decode(raw), _delimiter(session))
-                self.query_one(MailboxTree).select_mailbox_node(session.name, raw)
-                self.open_mailbox(session, next_box)
+        if session is not self.session or selected is None or result.action not in ("deleted", "renamed"):
+            return
+        delimiter = (_delimiter(session) or "").encode()
+        old = result.raw_name
+        inside = bool(delimiter) and selected.raw_name.startswith(old + delimiter)
+        if selected.raw_name != old and not inside:
+            return
+        # The worker left the open mailbox (it, or a parent, changed): nothing of its list may
+        # stay on screen. Open it under its new name, or again if only a parent went, else INBOX.
+        if result.new_name is not None:
+            raw = result.new_name + selected.raw_name[len(old):]
+        else:
+            raw = selected.raw_name if inside else b"INBOX"
+        self.selected = None
+        self.close_viewer()
+        self.query_one(MessageList).show_mailbox(())
+        self.query_one(MailboxTree).select_mailbox_node(session.name, raw)
+        self.open_mailbox(session, Mailbox(raw, _decode(raw), _delimiter(session)))
 
     def _checkpointed(self, session: AccountSession, result: Checkpointed) -> None:
         self._pending.pop(result.request_id, None)

@@ -67,6 +67,8 @@ class TriageMixin:
         self.undo_stack = UndoStack()
         self._pending = {}
         self._expunge_asked = set()  # the deleted sets the user already said "keep" to
+        self._own_marks: dict[int, set[int]] = {}  # request id -> UIDs its follow-up flags are ours
+        self._after_expunge: dict[int, object] = {}  # request id -> what to do once it is answered
 
     # -- guards ------------------------------------------------------------
 
@@ -82,11 +84,14 @@ class TriageMixin:
             return False
         return not self._refuse_when_disconnected(self.session)
 
-    def _send(self, request: Request, pending: PendingAction, status: str, session: AccountSession | None = None) -> None:
+    def _send(self, request: Request, pending: PendingAction, status: str,
+              session: AccountSession | None = None) -> int | None:
         sent = (session or self.session).submit(request)
-        if sent is not None:
-            self._pending[sent.id] = pending
-            self._show_status(status)
+        if sent is None:
+            return None
+        self._pending[sent.id] = pending
+        self._show_status(status)
+        return sent.id
 
     # -- flags and keywords -----------------------------------------------
 
@@ -107,9 +112,8 @@ class TriageMixin:
         selected = self.selected
         envelopes = self.query_one(MessageList).envelopes
         # Undo touches only what this action changed: a message already flagged stays flagged.
-        changing = tuple(
-            uid for uid in uids if uid not in envelopes or (flag in envelopes[uid].flags) != add
-        )
+        # A row not loaded yet has unknown flags: undo leaves it alone rather than guess.
+        changing = tuple(uid for uid in uids if uid in envelopes and (flag in envelopes[uid].flags) != add)
         entry = FlagsUndo(self.session.name, selected.raw_name, selected.uidvalidity, changing, flag, add)
         verb, done = ("Setting", "set on") if add else ("Clearing", "cleared from")
         self._send(
@@ -172,6 +176,8 @@ class TriageMixin:
             # Kept until the RequestFailed that may follow a refusal takes it back.
             self._pending[result.request_id] = PendingAction("stored", pending.entry)
         elif pending.kind == "undo":
+            # A refusal still sends the flags re-read first: keep the entry until it cannot be one.
+            self._pending[result.request_id] = PendingAction("undone", pending.entry, pending.count)
             what = safe_line(pending.entry.describe())
             gone = pending.count - len(result.flags)
             if gone >= pending.count:
@@ -233,10 +239,16 @@ class TriageMixin:
         if pending is not None and pending.kind == "undo":
             self._show_status(f"Undone: {safe_line(pending.entry.describe())}")
         elif result.marked_deleted:
-            self.undo_stack.push(CannotUndo(session.name, "the server gave no COPYUID (no UIDPLUS), so the copies are unknown"))
+            # These \Deleted marks are the user's own move, not another client's.
+            self._own_marks[result.request_id] = set(result.uids)
+            if result.copy_uid is None:
+                why, reason = "the server gave no COPYUID (no UIDPLUS), so the copies are unknown", "no UIDPLUS"
+            else:
+                why, reason = "the move stopped half-way (copied and marked, not expunged)", "the expunge failed"
+            self.undo_stack.push(CannotUndo(session.name, why))
             self._show_status(
-                f"Copied {n} to {target} and marked them deleted; this server cannot expunge only them "
-                "(no UIDPLUS): press $ to expunge."
+                f"Copied {n} to {target} and marked them deleted, but they are not expunged ({reason}): "
+                "press $ to expunge, or u to keep them."
             )
         else:
             if result.copy_uid is not None:
@@ -279,8 +291,10 @@ class TriageMixin:
 
             self.push_screen(dialog, answered)
             return
-        prefix = "Undo failed" if pending is not None and pending.kind == "undo" else "Nothing was changed"
-        self._show_status(f"{prefix}: {result.message}")
+        undoing = pending is not None and pending.kind == "undo"
+        if undoing and pending.entry is not None:
+            self.undo_stack.push(pending.entry)
+        self._show_status(f"{'Undo failed' if undoing else 'Nothing was changed'}: {result.message}")
 
     # -- expunge ----------------------------------------------------------
 
@@ -296,13 +310,14 @@ class TriageMixin:
     def _expunge_dialog(self, deleted: list[int], leaving: bool = False) -> ConfirmScreen:
         name = self.session.mailbox_name(self.selected.raw_name)
         body = f"Remove {count_text(len(deleted))} marked deleted from {name} for good?\nThis cannot be undone."
+        elsewhere = len(self.query_one(MessageList).deleted_elsewhere)
         if "UIDPLUS" not in self.session.capabilities:
             body += (
-                "\nThis server lacks UIDPLUS: EXPUNGE also removes messages that other "
-                "clients marked deleted in this mailbox."
+                "\nThis server lacks UIDPLUS, so only a plain EXPUNGE exists: it removes EVERY message "
+                "marked deleted in this mailbox, including any that other clients marked"
+                + (f" ({count_text(elsewhere)} of them shown)." if elsewhere else ".")
             )
-        elsewhere = len(self.query_one(MessageList).deleted_elsewhere)
-        if elsewhere:
+        elif elsewhere:
             body += (
                 f"\n{count_text(elsewhere)} marked deleted by another client since you opened the "
                 f"mailbox {'stays' if elsewhere == 1 else 'stay'} as {'it is' if elsewhere == 1 else 'they are'} "
@@ -311,14 +326,15 @@ class TriageMixin:
         title = f"Leaving {name}: expunge first?" if leaving else "Expunge"
         return ConfirmScreen(title, body, yes="Expunge", no="Keep" if leaving else "Cancel", danger=True)
 
-    def _expunge_answered(self, deleted: list[int], yes: bool) -> None:
+    def _expunge_answered(self, deleted: list[int], yes: bool) -> int | None:
+        """Send the expunge if the user said yes; the request id, or None when nothing was sent."""
         selected = self.selected
         if not yes or selected is None:
             if not yes:
                 self._show_status("Nothing was expunged.")
-            return
+            return None
         bare = "UIDPLUS" not in self.session.capabilities
-        self._send(
+        return self._send(
             Expunge(selected.raw_name, selected.uidvalidity, tuple(deleted), allow_bare=bare),
             PendingAction("expunge", count=len(deleted)),
             f"Expunging {count_text(len(deleted))}…",
@@ -328,6 +344,9 @@ class TriageMixin:
         self._pending.pop(result.request_id, None)
         self.undo_stack.push(CannotUndo(session.name, "expunged messages are gone from the server for good"))
         self._show_status(f"Expunged {count_text(len(result.uids))}.")
+        then = self._after_expunge.pop(result.request_id, None)
+        if then is not None:
+            then()
 
     def ask_before_leaving(self, then) -> bool:
         """Like mutt: messages left marked deleted get one question. True: asked, `then` runs after."""
@@ -341,9 +360,11 @@ class TriageMixin:
         self._expunge_asked.add(key)
 
         def answered(yes: bool) -> None:
-            if yes:
-                self._expunge_answered(deleted, True)
-            then()
+            sent = self._expunge_answered(deleted, True) if yes else None
+            if sent is None:
+                then()
+            else:  # quitting now could cut the expunge off: leave when it is answered
+                self._after_expunge[sent] = then
 
         self.push_screen(self._expunge_dialog(deleted, leaving=True), answered)
         return True
@@ -401,7 +422,8 @@ class TriageMixin:
         if (result.raw_name, result.uidvalidity) != (selected.raw_name, selected.uidvalidity):
             return
         self.selected = replace(selected, uids=result.uids, exists=len(result.uids))
-        self.query_one(MessageList).apply_changes(result.uids, result.flags)
+        ours = self._own_marks.pop(result.request_id, set())
+        self.query_one(MessageList).apply_changes(result.uids, result.flags, ours=ours)
         if pending is not None and pending.kind == "check":
             news = []
             if result.new:
@@ -418,11 +440,17 @@ class TriageMixin:
     def _triage_failed(self, request_id: int, text: str) -> bool:
         """If that request was one of ours, say why it failed as a notice and take back its undo entry."""
         pending = self._pending.pop(request_id, None)
+        then = self._after_expunge.pop(request_id, None)
+        if then is not None:  # the expunge failed: still leave, as asked, and say so
+            self.notify(f"Expunge failed: {safe_line(text)}", severity="error", markup=False)
+            then()
         if pending is None:
             return False
         if pending.kind == "stored" and pending.entry is not None:
             self.undo_stack.discard(pending.entry)
-        prefix = {"undo": "Undo failed", "admin": "The server refused", "check": "Check failed"}.get(
+        if pending.kind in ("undo", "undone") and pending.entry is not None:
+            self.undo_stack.push(pending.entry)  # nothing was undone: U may try again
+        prefix = {"undo": "Undo failed", "undone": "Undo failed", "admin": "The server refused", "check": "Check failed"}.get(
             pending.kind, "Nothing was changed"
         )
         self._show_status(f"{prefix}: {text}")

@@ -430,6 +430,8 @@ def parse_untagged(line: bytes) -> Untagged:
         )
     word, _, rest = body.partition(b" ")
     kind = word.decode("ascii", "replace").upper()
+    if kind in ("EXISTS", "EXPUNGE", "RECENT", "FETCH"):  # these need a number: without, we lost track
+        return Untagged("UNPARSED")
     if kind == "SEARCH":
         numbers = rest.split(b"(")[0].split()  # "(MODSEQ n)" may follow with CONDSTORE
         return Untagged("SEARCH", uids=tuple(int(n) for n in numbers if n.isdigit()))

@@ -23,6 +23,7 @@ Failures are one RequestFailed. No Textual here.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 
@@ -48,6 +49,8 @@ from .contract import (
     Request,
     Subscribe,
 )
+
+log = logging.getLogger(__name__)
 
 
 class TriageHandlers:
@@ -130,10 +133,21 @@ class TriageHandlers:
         try:
             changed = work()
         except mutations.PartlyDone:
-            self._post_changes(request_id, self._sync(), always=False)
+            self.follow_up(request_id)
             raise
         if changed:
-            self._post_changes(request_id, self._sync(), always=False)
+            self.follow_up(request_id)
+
+    def follow_up(self, request_id: int, reported: dict[int, frozenset[str]] | None = None) -> None:
+        """After a change that worked: what else changed. A refusal here is not the change failing."""
+        try:
+            changes = self._sync()
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError as error:
+            log.warning("checking for changes after request %s failed: %s", request_id, error)
+            return
+        self._post_changes(request_id, changes, always=False, reported=reported)
 
     def _elsewhere(self, raw_name: bytes, uidvalidity: int, work: Callable[[], bool]) -> None:
         """Act on a mailbox that is not open (an undo), then open the user's one again."""

@@ -77,9 +77,9 @@ def copy_messages(client: IMAPClient, uids: list[int], target: bytes, move: bool
     quoted = quote_mailbox(target)
     if move and has(client, "MOVE"):
         reply = _copy_or_refuse(client, b"MOVE", chosen, quoted, target)
-        return CopyOutcome(True, False, parse_copyuid(reply))
+        return CopyOutcome(True, False, parse_copyuid(reply, uids))
     reply = _copy_or_refuse(client, b"COPY", chosen, quoted, target)
-    copy_uid = parse_copyuid(reply)
+    copy_uid = parse_copyuid(reply, uids)
     if not move:
         return CopyOutcome(False, False, copy_uid)
     uidplus = has(client, "UIDPLUS")
@@ -117,26 +117,37 @@ def _copy_or_refuse(client: IMAPClient, verb: bytes, chosen: bytes, quoted: byte
     raise CopyFailed(message, "TRYCREATE" in codes)
 
 
-def parse_copyuid(reply: commands.Reply) -> CopyUid | None:
-    """COPYUID <uidvalidity> <source set> <target set> (RFC 4315), untagged or tagged."""
+def parse_copyuid(reply: commands.Reply, asked: list[int]) -> CopyUid | None:
+    """COPYUID <uidvalidity> <source set> <target set> (RFC 4315), untagged or tagged.
+
+    Only believed when it names the messages we asked about, each once: undo acts on
+    these target UIDs, and a hostile "1:4294967295" must not be expanded at all.
+    """
     data = reply.codes().get("COPYUID")
     if not data:
         return None
     try:
         validity, sources, targets = data.decode("ascii").split()
-        source_uids, target_uids = expand_uid_set(sources), expand_uid_set(targets)
+        target_validity = int(validity)
+        source_uids = expand_uid_set(sources, len(asked))
+        target_uids = expand_uid_set(targets, len(asked))
     except (ValueError, UnicodeDecodeError):
         return None
-    if len(source_uids) != len(target_uids):
+    if len(source_uids) != len(target_uids) or len(set(target_uids)) != len(target_uids):
         return None
-    return CopyUid(int(validity), tuple(source_uids), tuple(target_uids))
+    if len(set(source_uids)) != len(source_uids) or not set(source_uids) <= set(asked):
+        return None
+    return CopyUid(target_validity, tuple(source_uids), tuple(target_uids))
 
 
-def expand_uid_set(text: str) -> list[int]:
+def expand_uid_set(text: str, at_most: int) -> list[int]:
+    """The UIDs of a UID set; ValueError when it holds more than `at_most`."""
     uids: list[int] = []
     for part in text.split(","):
         low, _, high = part.partition(":")
         first, last = int(low), int(high or low)
+        if abs(last - first) + 1 + len(uids) > at_most:
+            raise ValueError("more UIDs than asked about")
         step = 1 if last >= first else -1
         uids.extend(range(first, last + step, step))
     return uids

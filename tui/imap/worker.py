@@ -342,7 +342,7 @@ class ImapWorker(TriageHandlers):
             raise
         self._post(FlagsChanged(request.id, sel.raw_name, sel.uidvalidity, tuple(flags.items())))
         # And what other clients did meanwhile, if anything.
-        self._post_changes(request.id, self._sync(), always=False, reported=flags)
+        self.follow_up(request.id, reported=flags)
 
     def _fetch_message(self, request: FetchMessage) -> None:
         ref = request.ref

@@ -159,10 +159,17 @@ class MessageList(ScrollView, can_focus=True):
         self._lines.clear()
         self.refresh()
 
-    def apply_changes(self, uids_ascending: tuple[int, ...], flags: Iterable[tuple[int, frozenset[str]]]) -> None:
+    def apply_changes(
+        self,
+        uids_ascending: tuple[int, ...],
+        flags: Iterable[tuple[int, frozenset[str]]],
+        ours: set[int] = frozenset(),
+    ) -> None:
         """The mailbox now holds these UIDs: drop the gone rows, add the new, keep the rest loaded.
 
-        The cursor stays on the same message, or on the row that took its place.
+        `ours`: UIDs whose new flags our own command set (a move without UIDPLUS marks
+        them deleted); other new \\Deleted marks are another client's. The cursor stays
+        on the same message, or on the row that took its place.
         """
         old_uid = self.current_uid
         old_cursor = self.cursor
@@ -175,6 +182,8 @@ class MessageList(ScrollView, can_focus=True):
         for uid, new_flags in flags:
             was = self.envelopes.get(uid)
             if "\\Deleted" not in new_flags:
+                self.deleted_elsewhere.discard(uid)
+            elif uid in ours:
                 self.deleted_elsewhere.discard(uid)
             elif was is not None and not was.deleted:
                 self.deleted_elsewhere.add(uid)
