@@ -52,6 +52,7 @@ from .triage import TriageMixin
 from .imap.worker import ImapWorker
 from .models import Mailbox, MessageRef, SelectedMailbox
 from .safe_text import safe_line
+from .timefmt import count_text
 from .screens import HelpScreen, MailboxInfoScreen, PasswordScreen
 from .widgets.mailbox_tree import MailboxTree, TreeEntry
 from .widgets.protocol_log import ProtocolLogScreen
@@ -460,9 +461,6 @@ class MailApp(TriageMixin, MailboxAdminMixin, App[None]):
     def action_open_message(self) -> None:
         self.query_one(MessageList).action_open()
 
-    def action_focus_pane(self, selector: str) -> None:
-        self.query_one(selector).focus()
-
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield from palette_commands(self)
@@ -484,7 +482,7 @@ class MailApp(TriageMixin, MailboxAdminMixin, App[None]):
             sel = self.selected
             total = len(sel.uids)
             line.append(safe_line(self.session.mailbox_name(sel.raw_name)), style="bold")
-            line.append(f"  {_count(total)}  {sel.unseen} unseen")
+            line.append(f"  {count_text(total)}  {sel.unseen} unseen")
             if sel.read_only:
                 line.append("  read-only", style="bold yellow")
             if total and self._loaded < total:
@@ -496,7 +494,3 @@ class MailApp(TriageMixin, MailboxAdminMixin, App[None]):
         if self.session.problem:
             line.append("  ! " + safe_line(self.session.problem, 300), style="bold red")
         self.query_one("#status", Static).update(line)
-
-
-def _count(n: int) -> str:
-    return "1 message" if n == 1 else f"{n} messages"

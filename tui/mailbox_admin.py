@@ -23,7 +23,8 @@ from .imap.commands import decode_mailbox_name
 from .mailbox_names import BadMailboxName, encode_mailbox_name
 from .models import Mailbox, MailboxStatus
 from .safe_text import safe_line
-from .triage import PendingAction, count_text, role_label
+from .timefmt import count_text
+from .triage import PendingAction
 from .widgets.mailbox_picker import MailboxPicker, PickerItem
 from .widgets.mailbox_tree import MailboxTree, TreeEntry
 from .widgets.message_list import MessageList
@@ -238,6 +239,6 @@ def _decode(raw: bytes) -> str:
 
 def _detail(app, session: AccountSession, mailbox: Mailbox) -> str:
     status = app.query_one(MailboxTree).status_of(session.name, mailbox.raw_name)
-    role = role_label(mailbox)
+    role = mailbox.role_note
     unread = f"{status.unseen} unread" if status and status.unseen else ""
     return "  ".join(part for part in (role, unread) if part)

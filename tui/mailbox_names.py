@@ -21,7 +21,3 @@ def encode_mailbox_name(text: str) -> bytes:
     if len(name) > 200:
         raise BadMailboxName("That name is too long (200 characters at most).")
     return imap_utf7.encode(name)
-
-
-def join_path(parent: str, delimiter: str | None, leaf: str) -> str:
-    return f"{parent}{delimiter}{leaf}" if parent and delimiter else leaf

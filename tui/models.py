@@ -30,6 +30,12 @@ class Mailbox:
         return not ({"\\noselect", "\\nonexistent"} & lowered)
 
     @property
+    def role_note(self) -> str:
+        """"Sent" beside a folder called "Sent Items"; nothing beside one called "Sent"."""
+        role = (self.special_use or "").lstrip("\\")
+        return "" if role.casefold() == self.parts[-1].casefold() else role
+
+    @property
     def parts(self) -> tuple[str, ...]:
         """The path of this mailbox in the hierarchy."""
         if not self.delimiter:

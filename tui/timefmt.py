@@ -33,6 +33,11 @@ def full_date(value: datetime | None) -> str:
     return value.astimezone().strftime("%a, %d %b %Y %H:%M")
 
 
+def count_text(n: int) -> str:
+    """"1 message", "12 messages": the one spelling of a message count on screen."""
+    return "1 message" if n == 1 else f"{n} messages"
+
+
 def human_size(octets: int) -> str:
     if octets < 1000:
         return f"{octets}B"

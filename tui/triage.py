@@ -28,10 +28,10 @@ from .imap.contract import (
     Request,
     StoreFlags,
 )
-from .imap.commands import SYSTEM_FLAGS
+from .imap.commands import SYSTEM_FLAGS, keyword_problem
 from .mailbox_names import BadMailboxName, encode_mailbox_name
-from .models import Mailbox
 from .safe_text import safe_line
+from .timefmt import count_text
 from .undo import CannotUndo, CopyUndo, FlagsUndo, UndoEntry, UndoStack
 from .widgets.mailbox_picker import MailboxPicker, NewMailboxName, PickerItem
 from .widgets.message_list import MessageList
@@ -50,10 +50,6 @@ class PendingAction:
     entry: UndoEntry | None = None
     count: int = 0
     done: str = ""  # the notice once the server has confirmed it
-
-
-def count_text(n: int) -> str:
-    return "1 message" if n == 1 else f"{n} messages"
 
 
 class TriageMixin:
@@ -160,8 +156,9 @@ class TriageMixin:
     def _keyword_given(self, uids: list[int], keyword: str | None, add: bool) -> None:
         if not keyword:
             return
-        if keyword.startswith("\\") or any(c in keyword for c in ' (){%*"\\]') or not keyword.isascii():
-            self._show_status("A keyword is one word of plain ASCII letters, digits or $-_.: nothing was changed.")
+        problem = keyword_problem(keyword)
+        if problem:
+            self._show_status(f"{problem}: nothing was changed.")
             return
         self._store(uids, keyword, add)
 
@@ -200,7 +197,7 @@ class TriageMixin:
             return
         uids = tuple(self.query_one(MessageList).targets)
         items = [
-            PickerItem(m.name, m, role_label(m))
+            PickerItem(m.name, m, m.role_note)
             for m in self.session.mailboxes
             if m.selectable and m.raw_name != self.selected.raw_name
         ]
@@ -455,9 +452,3 @@ class TriageMixin:
         )
         self._show_status(f"{prefix}: {text}")
         return True
-
-
-def role_label(mailbox: Mailbox) -> str:
-    """"Sent" beside a folder called "Sent Items"; nothing beside one called "Sent"."""
-    role = (mailbox.special_use or "").lstrip("\\")
-    return "" if role.casefold() == mailbox.parts[-1].casefold() else role

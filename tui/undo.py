@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .imap.contract import CopyMessages, CopyUid, RemoveCopies, Request, StoreFlags
+from .timefmt import count_text
 
 MAX_UNDO = 50
 
@@ -29,7 +30,7 @@ class FlagsUndo:
 
     def describe(self) -> str:
         verb = "set" if self.added else "cleared"
-        return f"{self.flag} {verb} on {_count(len(self.uids))}"
+        return f"{self.flag} {verb} on {count_text(len(self.uids))}"
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class CopyUndo:
         return RemoveCopies(self.target, self.copy_uid.uidvalidity, uids)
 
     def describe(self) -> str:
-        return f"{'move' if self.moved else 'copy'} of {_count(len(self.copy_uid.target_uids))}"
+        return f"{'move' if self.moved else 'copy'} of {count_text(len(self.copy_uid.target_uids))}"
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,3 @@ class UndoStack:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-def _count(n: int) -> str:
-    return "1 message" if n == 1 else f"{n} messages"

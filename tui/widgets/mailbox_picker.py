@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..fuzzy import fold, fuzzy_match
+from ..fuzzy import fuzzy_match
 from ..safe_text import safe_line
 
 __all__ = ["PickerItem", "NewMailboxName", "MailboxPicker"]

@@ -12,7 +12,6 @@ from textual.widgets.tree import TreeNode
 from ..models import SPECIAL_USES, Mailbox, MailboxStatus
 from ..safe_text import safe_line
 
-_ROLE_NAMES = {use: use.lstrip("\\") for use in SPECIAL_USES}
 
 
 def sort_key(mailbox: Mailbox) -> tuple:
@@ -134,9 +133,8 @@ class MailboxTree(Tree[TreeEntry | None]):
             label.append(safe_line(leaf), style="dim italic")
             return label
         label.append(safe_line(leaf), style="" if mailbox.subscribed or leaf.upper() == "INBOX" else "dim")
-        role = _ROLE_NAMES.get(mailbox.special_use or "")
-        if role and role.casefold() != leaf.casefold():
-            label.append(f" ({role})", style="dim")
+        if mailbox.role_note:
+            label.append(f" ({mailbox.role_note})", style="dim")
         status = self._status.get((account, mailbox.raw_name))
         if status is not None:
             if status.unseen:
