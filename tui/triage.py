@@ -255,10 +255,11 @@ class TriageMixin:
             self._show_status(f"{'Moved' if result.moved else 'Copied'} {n} to {target}.")
         if result.moved:
             self.query_one(MessageList).tagged -= set(result.uids)
-        if any(m.raw_name == result.target for m in session.mailboxes):
-            session.submit(FetchStatus(result.target))
-        else:  # the copy created it: the tree must show it
-            session.submit(ListMailboxes(pattern=session.list_pattern))
+        if not any(m.raw_name == result.target for m in session.mailboxes):
+            session.submit(ListMailboxes(pattern=session.list_pattern))  # the copy created it
+        # Both ends' counts changed (an undo moves back from a mailbox that is not open).
+        for raw_name in (result.raw_name, result.target):
+            session.submit(FetchStatus(raw_name))
 
     def _copies_removed(self, session: AccountSession, result: CopiesRemoved) -> None:
         pending = self._pending.pop(result.request_id, None)
