@@ -365,7 +365,17 @@ def _append(client: IMAPClient, events: list[Untagged]) -> None:
         _journals[client] = [Untagged("UNPARSED")]
 
 
-def run_command(client: IMAPClient, name: str, *args: bytes, keep: bool = True) -> Reply:
+@dataclass(frozen=True)
+class Literal:
+    """An argument sent as an IMAP literal: its length goes first, so no byte of it is syntax."""
+
+    data: bytes
+
+
+MAX_LITERAL_MINUS = 4096  # LITERAL- (RFC 7888) allows non-synchronising literals up to this size
+
+
+def run_command(client: IMAPClient, name: str, *args: bytes | Literal, keep: bool = True) -> Reply:
     """Send one command (arguments already checked and quoted) and read its answers in order.
 
     NO comes back as a Reply; BAD raises IMAPClientError, BYE IMAPClientAbortError. With
@@ -373,18 +383,21 @@ def run_command(client: IMAPClient, name: str, *args: bytes, keep: bool = True) 
     """
     imap = client._imap
     _drain_leftovers(client)
-    tag = imap._command(name, *args)
     events: list[Untagged] = []
-    while True:
+    if any(isinstance(arg, Literal) for arg in args):
+        tag = _send_with_literals(client, name, args, events)
+    else:
+        tag = imap._command(name, *args)
+    while not imap.tagged_commands.get(tag):
         line = imap._get_response()
         if imap.tagged_commands.get(tag):
             break
-        if line is None:  # a continuation request: we never send literals here
+        if line is None:  # a continuation request: every literal of ours has been sent
             raise IMAPClientAbortError(f"{name}: the server asked for more data than the command has")
         events.append(parse_untagged(line))
     status, data = imap.tagged_commands.pop(tag)
     # imaplib filed the same answers by kind too; they are ours, in order, already.
-    for key in {*_STATE_KEYS, *_IGNORED_KEYS, "OK", "NO", "BAD", "SEARCH"} | {e.code for e in events if e.code}:
+    for key in {*_STATE_KEYS, *_IGNORED_KEYS, "OK", "NO", "BAD", "SEARCH", "ESEARCH"} | {e.code for e in events if e.code}:
         imap.untagged_responses.pop(key, None)
     raw = data[0] if data and isinstance(data[0], bytes) else b""
     code, code_data, text = _split_code(raw)
@@ -395,10 +408,52 @@ def run_command(client: IMAPClient, name: str, *args: bytes, keep: bool = True) 
     for event in events:
         if event.kind == "BYE":
             raise IMAPClientAbortError(f"the server closed the connection: {one_line(event.text)}")
-    command = " ".join([name, *(a.decode("ascii", "replace") for a in args[:1])])
+    command = " ".join([name, *(a.decode("ascii", "replace") for a in args[:1] if isinstance(a, bytes))])
     if status == "BAD":
         raise IMAPClientError(f"{command} failed: {one_line(text)}")
     return Reply(status, text, code, code_data, events)
+
+
+def _send_with_literals(client: IMAPClient, name: str, args: tuple[bytes | Literal, ...],
+                        events: list[Untagged]) -> bytes:
+    """Send a command whose arguments include literals; its tag.
+
+    imaplib sends at most one literal, at the end. With LITERAL+ (or LITERAL- for small
+    ones) the whole command goes at once; else each literal waits for the server's "+".
+    Answers that come meanwhile go to `events`, in order. When the server refuses
+    instead of saying "+", the rest is not sent: its tagged answer ends the command.
+    """
+    imap = client._imap
+    capabilities = client.capabilities()
+    tag = imap._new_tag()
+    imap.tagged_commands[tag] = None
+    line = tag + b" " + name.encode("ascii")
+    for arg in args:
+        if not isinstance(arg, Literal):
+            line += b" " + arg
+            continue
+        size = len(arg.data)
+        nonsync = b"LITERAL+" in capabilities or (b"LITERAL-" in capabilities and size <= MAX_LITERAL_MINUS)
+        line += b" {%d%s}\r\n" % (size, b"+" if nonsync else b"")
+        if not nonsync:
+            imap.send(line)
+            line = b""
+            if not _continued(imap, tag, events):
+                return tag
+        line += arg.data
+    imap.send(line + b"\r\n")
+    return tag
+
+
+def _continued(imap, tag: bytes, events: list[Untagged]) -> bool:
+    """Wait for the "+" that lets a literal go; False when the command was answered instead."""
+    while True:
+        line = imap._get_response()
+        if line is None:
+            return True
+        if imap.tagged_commands.get(tag):
+            return False
+        events.append(parse_untagged(line))
 
 
 def _split_code(raw: bytes) -> tuple[str | None, bytes, str]:

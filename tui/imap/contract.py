@@ -11,6 +11,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from ..models import Envelope, Mailbox, MailboxStatus, MessageRef, SelectedMailbox
+from .search import SearchCommand
 
 _request_ids = itertools.count(1)
 
@@ -53,6 +54,16 @@ class FetchEnvelopes(Request):
 class FetchMessage(Request):
     ref: MessageRef
     mark_seen: bool
+
+
+@dataclass(frozen=True)
+class SearchMessages(Request):
+    """UID SEARCH in the open mailbox. `query` is what the user typed, echoed in the answer."""
+
+    raw_name: bytes
+    uidvalidity: int
+    command: SearchCommand
+    query: str
 
 
 @dataclass(frozen=True)
@@ -209,6 +220,16 @@ class EnvelopesFetched(Result):
     envelopes: tuple[Envelope, ...]
     loaded: int  # rows with an envelope so far, this one included
     total: int
+
+
+@dataclass(frozen=True)
+class SearchFinished(Result):
+    """The UIDs (ascending) that matched; a MailboxChanged may follow if other clients changed things."""
+
+    raw_name: bytes
+    uidvalidity: int
+    query: str
+    uids: tuple[int, ...]
 
 
 @dataclass(frozen=True)

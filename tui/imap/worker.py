@@ -22,7 +22,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from ..config import Account
 from ..models import MailboxStatus
-from . import commands
+from . import commands, search
 from .connection import ConnectError, connect
 from .handlers import TriageHandlers
 from .trace import ProtocolTrace
@@ -45,6 +45,8 @@ from .contract import (
     Request,
     RequestFailed,
     Result,
+    SearchFinished,
+    SearchMessages,
     SelectMailbox,
     Shutdown,
     StatusFetched,
@@ -261,6 +263,8 @@ class ImapWorker(TriageHandlers):
             self._fetch_message(request)
         elif isinstance(request, StoreFlags):
             self._store_flags(request)
+        elif isinstance(request, SearchMessages):
+            self._search(request)
         else:
             self._handle_triage(request)
 
@@ -343,6 +347,14 @@ class ImapWorker(TriageHandlers):
         self._post(FlagsChanged(request.id, sel.raw_name, sel.uidvalidity, tuple(flags.items())))
         # And what other clients did meanwhile, if anything.
         self.follow_up(request.id, reported=flags)
+
+    def _search(self, request: SearchMessages) -> None:
+        sel = self._selection
+        if sel is None or (sel.raw_name, sel.uidvalidity) != (request.raw_name, request.uidvalidity):
+            raise ValueError("that mailbox is no longer open; search again")
+        uids = search.search(self._client, request.command)
+        self._post(SearchFinished(request.id, sel.raw_name, sel.uidvalidity, request.query, tuple(uids)))
+        self.follow_up(request.id)  # what other clients did meanwhile: the list must match the server
 
     def _fetch_message(self, request: FetchMessage) -> None:
         ref = request.ref
