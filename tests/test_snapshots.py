@@ -107,3 +107,20 @@ def test_mailbox_info_screen(snap_compare, fresh_demo):
         await pilot.pause()
 
     assert snap_compare(make_app(fresh_demo), terminal_size=(120, 40), run_before=info)
+
+
+def test_search_results(snap_compare, fresh_demo):
+    """`/` and a query: the bar above the list, only the matches, the count and query in the status line."""
+
+    async def search(pilot):
+        await fully_loaded(pilot)
+        app = pilot.app
+        await pilot.press("slash")
+        app.query_one("#search-input").value = "subject:alpha or from:Zoë -is:read"
+        await pilot.press("enter")
+        await wait_for(lambda: app.search_query is not None and not app._search_request)
+        listing = app.query_one(MessageList)
+        await wait_for(lambda: all(uid in listing.envelopes for uid in listing.uids))
+        await pilot.pause()
+
+    assert snap_compare(make_app(fresh_demo), terminal_size=(120, 40), run_before=search)

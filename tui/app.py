@@ -42,12 +42,14 @@ from .imap.contract import (
     Request,
     RequestFailed,
     Result,
+    SearchFinished,
     SelectMailbox,
     StatusFetched,
 )
 from .imap.trace import ProtocolTrace
 from .mailbox_admin import MailboxAdminMixin
 from .palette import palette_commands
+from .searching import SearchMixin
 from .triage import TriageMixin
 from .imap.worker import ImapWorker
 from .models import Mailbox, MessageRef, SelectedMailbox
@@ -58,6 +60,7 @@ from .widgets.mailbox_tree import MailboxTree, TreeEntry
 from .widgets.protocol_log import ProtocolLogScreen
 from .widgets.message_list import MessageList
 from .widgets.message_view import BodyView, MessageView
+from .widgets.search_bar import SearchBar
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +74,7 @@ class ImapResult(Message):
         self.result = result
 
 
-class MailApp(TriageMixin, MailboxAdminMixin, App[None]):
+class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tui-mail"
     # The screen gets -narrow below 100 columns: app.tcss gives the list and viewer the room.
@@ -81,7 +84,8 @@ class MailApp(TriageMixin, MailboxAdminMixin, App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("P", "protocol_log", "Protocol log", show=False, id="app.protocol_log"),
-        Binding("escape", "close_viewer", "Close", id="app.close_viewer"),
+        Binding("escape", "back", "Back", id="app.back"),
+        Binding("slash", "search", "Search", id="app.search"),
         Binding("tab", "focus_next", "Next pane", show=False, id="app.next_pane"),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="app.previous_pane"),
     ]
@@ -96,11 +100,13 @@ class MailApp(TriageMixin, MailboxAdminMixin, App[None]):
         worker_factory: WorkerFactory = ImapWorker,
         worker_options: dict | None = None,
         debug_imap: Path | None = None,
+        search_history: Path | None = None,
     ) -> None:
         """`account` opens first; `others` are further accounts, each its own tree root.
 
         A secret of None means: ask the user in the app, and keep it in memory only.
         `debug_imap` also writes every account's protocol trace to that file.
+        `search_history` keeps the search bar's queries; None keeps them in memory only.
         """
         super().__init__()
         self.sessions: dict[str, AccountSession] = {}
@@ -119,12 +125,14 @@ class MailApp(TriageMixin, MailboxAdminMixin, App[None]):
         self._loaded = 0
         self._row_requests: dict[int, tuple[int, ...]] = {}  # FetchEnvelopes id -> its UIDs
         self._init_triage()
+        self._init_search(search_history)
         self._notice = ""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             yield MailboxTree(id="mailboxes")
             with Vertical(id="right"):
+                yield SearchBar(self.search_history, id="search")
                 yield MessageList(id="messages")
                 yield MessageView(id="viewer")
         yield Static(id="status")
@@ -144,6 +152,7 @@ class MailApp(TriageMixin, MailboxAdminMixin, App[None]):
 
     def on_mount(self) -> None:
         self.query_one("#viewer").display = False
+        self.query_one(SearchBar).display = False
         self.query_one(MessageList).focus()
         tree = self.query_one(MailboxTree)
         for session in self.sessions.values():
@@ -237,6 +246,8 @@ class MailApp(TriageMixin, MailboxAdminMixin, App[None]):
                     self._show_status()
             case MailboxSelected():
                 self._handle_selected(session, result)
+            case SearchFinished():
+                self._search_finished(session, result)
             case EnvelopesFetched():
                 self._handle_envelopes(session, result)
             case MessageFetched():
@@ -304,11 +315,14 @@ class MailApp(TriageMixin, MailboxAdminMixin, App[None]):
             result.selected.raw_name,
             result.selected.uidvalidity,
         )
-        if not same_view:  # a re-select after a reconnect keeps the open message
+        if not same_view:  # a re-select after a reconnect keeps the open message and the search
             self.close_viewer()
+            self.forget_search()
             self._notice = ""
         self.query_one(MessageList).show_mailbox(result.selected.uids, keep_cursor=same_view)
         self._show_status()
+        if same_view:
+            self.search_again()  # mail may have come or gone while the connection was down
 
     def _handle_envelopes(self, session: AccountSession, result: EnvelopesFetched) -> None:
         selected = self.selected
@@ -347,7 +361,7 @@ class MailApp(TriageMixin, MailboxAdminMixin, App[None]):
         session.submit(FetchStatus(result.raw_name))  # unread counts follow the server
 
     def _handle_failure(self, session: AccountSession, request_id: int, text: str) -> None:
-        if self._triage_failed(request_id, text):
+        if self._triage_failed(request_id, text) or self._search_failed(request_id, text):
             return
         if request_id == self._message_request:
             self.query_one(MessageView).show_error(f"Cannot show this message: {text}")
@@ -440,9 +454,18 @@ class MailApp(TriageMixin, MailboxAdminMixin, App[None]):
     def action_close_viewer(self) -> None:
         self.close_viewer()
 
+    def action_back(self) -> None:
+        """Esc: close the message; with none open, leave the search."""
+        if self.query_one(MessageView).display:
+            self.close_viewer()
+        elif self.search_active or self.query_one(SearchBar).display:
+            self.clear_search()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "close_viewer":
             return self.query_one(MessageView).display
+        if action == "back":
+            return self.query_one(MessageView).display or self.search_active or self.query_one(SearchBar).display
         return True
 
     def action_help(self) -> None:
@@ -487,6 +510,10 @@ class MailApp(TriageMixin, MailboxAdminMixin, App[None]):
                 line.append("  read-only", style="bold yellow")
             if total and self._loaded < total:
                 line.append(f"  loading {self._loaded}/{total} ({self._loaded * 100 // total}%)", style="dim")
+            search = self.search_summary()
+            if search is not None:
+                line.append("  ·  ")
+                line.append_text(search)
             if self._notice:
                 line.append("  ·  ")
         if self._notice:

@@ -140,7 +140,8 @@ def run_account(args: argparse.Namespace) -> int:
     from .app import MailApp
 
     (account, secret), *others = logins
-    app = MailApp(account, secret, others=others, read_only=args.read_only, debug_imap=_debug_path(args))
+    app = MailApp(account, secret, others=others, read_only=args.read_only, debug_imap=_debug_path(args),
+                  search_history=user_state_path("tui-mail") / "search-history")
     app.run()
     for failure in app.startup_failures:
         print(f"tui-mail: {failure}", file=sys.stderr)

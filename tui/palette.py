@@ -22,6 +22,18 @@ def palette_commands(app: MailApp) -> Iterator[SystemCommand]:
                         app.action_protocol_log)
     yield SystemCommand("Mailbox info", "FLAGS, UIDVALIDITY, UIDNEXT... of the open mailbox (i)",
                         app.action_mailbox_info)
+    yield SystemCommand("Search...", "Search the open mailbox: from:, subject:, is:unread... (/)", app.action_search)
+    yield SystemCommand("Quick filter: unread", "Show only unread messages (is:unread)",
+                        lambda: app.quick_filter("is:unread"))
+    yield SystemCommand("Quick filter: flagged", "Show only flagged messages (is:flagged)",
+                        lambda: app.quick_filter("is:flagged"))
+    yield SystemCommand("Quick filter: has attachment", "Show only messages with attachments (has:attachment)",
+                        lambda: app.quick_filter("has:attachment"))
+    yield SystemCommand("Quick filter: from this sender", "Show the messages from this message's sender",
+                        app.filter_by_sender)
+    yield SystemCommand("Quick filter: this thread's subject", "Show the messages with this subject, Re: or not",
+                        app.filter_by_thread_subject)
+    yield SystemCommand("Show all messages", "Leave the search (Esc)", app.clear_search)
     yield SystemCommand("Open message", "Open the message under the cursor (Enter)", app.action_open_message)
     yield SystemCommand("Close message", "Close the message viewer (Esc)", app.action_close_viewer)
     yield SystemCommand("Toggle read", "Mark read/unread: tagged messages, else this one (N)",

@@ -10,7 +10,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from .keys import KEYS
+from .keys import KEYS, SEARCH_TERMS
 from .models import SelectedMailbox
 from .safe_text import safe_line
 
@@ -27,9 +27,18 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("what")
         for where, keys, what in KEYS:
             table.add_row(Text(where), Text(keys), Text(what))
+        terms = Table(box=None, show_header=True, header_style="bold", expand=True, padding=(0, 2, 0, 0))
+        terms.add_column("search term", style="bold")
+        terms.add_column("finds")
+        terms.add_column("IMAP", style="dim")
+        for term, what, imap in SEARCH_TERMS:
+            terms.add_row(Text(term), Text(what), Text(imap))
         with VerticalScroll(id="help-box"):
             yield Static(Text("tui-mail keys", style="bold"), id="help-title")
             yield Static(table)
+            yield Static(Text("\nSearch (/): terms side by side must all match; quote values with spaces, "
+                              'e.g. subject:"q3 report"', style="bold"))
+            yield Static(terms)
             yield Static(Text("Esc, q or ? closes this screen.", style="dim"))
 
 

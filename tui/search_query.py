@@ -130,6 +130,9 @@ STATES = {
     "old": "OLD",
     "recent": "RECENT",
 }
+# keyword:\Seen and the like: the is: term that searches for that system flag.
+_SYSTEM_FLAG_STATES = {"\\seen": "read", "\\flagged": "flagged", "\\answered": "answered",
+                       "\\deleted": "deleted", "\\draft": "draft", "\\recent": "recent"}
 FIELDS = (*STRING_FIELDS, "header", "is", "has", "keyword", *DATE_FIELDS, *SIZE_FIELDS, "uid")
 
 # IMAP has no "has an attachment" key: a mixed or report body is the same guess the
@@ -157,7 +160,8 @@ class _Token:
     start: int
     end: int
     segments: tuple[tuple[str, bool], ...] = ()  # a word: (text, was quoted) pieces
-    raw: str = ""  # "raw": what followed the "!"
+    raw: str = ""  # "raw": what followed the "!", without the spaces around it
+    raw_start: int = 0  # "raw": where `raw` starts in the query
 
     @property
     def text(self) -> str:
@@ -175,10 +179,11 @@ def _tokens(query: str) -> list[_Token]:
             tokens.append(_Token(char, i, i + 1))
             i += 1
         elif char == "!":
-            raw = query[i + 1 :].strip()
+            after = query[i + 1 :]
+            raw = after.strip()
             if not raw:
                 raise QueryError("'!' needs raw IMAP search keys after it, e.g. !LARGER 10000", i, n)
-            tokens.append(_Token("raw", i, n, raw=raw))
+            tokens.append(_Token("raw", i, n, raw=raw, raw_start=i + 1 + len(after) - len(after.lstrip())))
             i = n
         elif char == "-" and (i + 1 >= n or query[i + 1].isspace() or query[i + 1] == ")"):
             raise QueryError("a '-' must stand right before the term it negates, e.g. -from:bob", i, i + 1)
@@ -234,6 +239,9 @@ def parse_query(query: str, today: date | None = None) -> Node:
     for position, char in enumerate(query):
         if char in "\r\n\x00":
             raise QueryError("the query holds a line break or NUL character; remove it", position, position + 1)
+        if "\ud800" <= char <= "\udfff":
+            raise QueryError("the query holds a broken character (a lone surrogate); remove it",
+                             position, position + 1)
     parser = _Parser(query, _tokens(query), today or date.today())
     if not parser.tokens:
         raise QueryError("type something to search for, e.g. from:alice is:unread", 0, len(query))
@@ -274,14 +282,14 @@ class _Parser:
         return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
 
     def disjunction(self, depth: int) -> Node:
-        node = self.negation(depth)
+        nodes = [self.negation(depth)]
         while (token := self.peek()) is not None and token.kind == "or":
             self.take()
             following = self.peek()
             if following is None or following.kind in (")", "or", "and"):
                 raise QueryError("'or' needs a term on each side, e.g. from:alice or from:bob", token.start, token.end)
-            node = Or(node, self.negation(depth))
-        return node
+            nodes.append(self.negation(depth))
+        return _any_of(nodes)
 
     def negation(self, depth: int) -> Node:
         token = self.peek()
@@ -325,6 +333,15 @@ class _Parser:
         return len(self.query), len(self.query)
 
 
+def _any_of(nodes: list[Node]) -> Node:
+    """OR of `nodes` as a balanced tree: a chain of hundreds stays a few levels deep
+    (for the compiler's recursion and the server's); `a or b or c` is OR (OR a b) c."""
+    if len(nodes) == 1:
+        return nodes[0]
+    middle = (len(nodes) + 1) // 2
+    return Or(_any_of(nodes[:middle]), _any_of(nodes[middle:]))
+
+
 def _negate(node: Node) -> Node:
     # -keyword:x is UNKEYWORD x, as the table in the README says; the rest is NOT.
     if isinstance(node, Term) and node.key == "KEYWORD":
@@ -337,7 +354,7 @@ def _checked_raw(token: _Token) -> str:
     # 7-bit, because only our own values travel as literals with a charset.
     for offset, char in enumerate(token.raw):
         if not " " <= char <= "~":
-            position = token.start + 1 + offset
+            position = token.raw_start + offset
             raise QueryError(
                 "raw IMAP keys after '!' must be plain ASCII; search for other text with "
                 "from:, subject: and the other terms", position, position + 1,
@@ -351,6 +368,9 @@ def _checked_raw(token: _Token) -> str:
 def _term(token: _Token, today: date) -> Node:
     field, value_segments = _split_field(token)
     if field is None:
+        if not token.text:
+            raise QueryError('"" is an empty phrase: put the text to search for between the quotes',
+                             token.start, token.end)
         return Term("TEXT", (Text(token.text),))
     value = "".join(text for text, _quoted in value_segments)
     start, end = token.start, token.end
@@ -363,13 +383,22 @@ def _term(token: _Token, today: date) -> Node:
     if field == "is":
         key = STATES.get(value.lower())
         if key is None:
-            raise QueryError(f"is:{value} is not a state; use one of: {', '.join(STATES)}", start, end)
+            hint = _closest(value.lower(), STATES, prefix="is:")
+            raise QueryError(
+                f"is:{value} is not a state{hint}; use is:read, unread, flagged, answered, deleted, "
+                "draft (each also with un-), new, old or recent", start, end,
+            )
         return Term(key)
     if field == "has":
         if value.lower() not in ("attachment", "attachments"):
             raise QueryError("has: knows only has:attachment", start, end)
         return HAS_ATTACHMENT
     if field == "keyword":
+        if value.startswith("\\"):
+            state = _SYSTEM_FLAG_STATES.get(value.lower())
+            instead = f"is:{state}" if state else "is:, e.g. is:flagged"
+            raise QueryError(f"keyword:{value} is a system flag, not a keyword; search for it with {instead}",
+                             start, end)
         problem = keyword_problem(value)
         if problem:
             raise QueryError(f"keyword:{value}: {problem}", start, end)
@@ -401,10 +430,15 @@ def _split_field(token: _Token) -> tuple[str | None, tuple[tuple[str, bool], ...
 
 
 def _closest_field(field: str) -> str:
+    return _closest(field, FIELDS, suffix=":")
+
+
+def _closest(word: str, choices, prefix: str = "", suffix: str = "") -> str:
+    """' (did you mean is:read?)' for a near miss, else ''."""
     import difflib
 
-    close = difflib.get_close_matches(field, FIELDS, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}:?)" if close else ""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {prefix}{close[0]}{suffix}?)" if close else ""
 
 
 def _header(segments: tuple[tuple[str, bool], ...], start: int, end: int) -> Term:
@@ -482,7 +516,8 @@ def _size(value: str, field: str, start: int, end: int) -> int:
     unit = (match.group(2) or "").lower()[:1]
     octets = int(match.group(1)) * _SIZE_UNITS[unit]
     if octets > MAX_NUMBER:
-        raise QueryError(f"{field}:{value} is too large for IMAP (at most 4G)", start, end)
+        raise QueryError(f"{field}:{value} is too large for IMAP (at most {MAX_NUMBER} octets, just under 4G)",
+                         start, end)
     return octets
 
 
@@ -492,7 +527,8 @@ def _uid_set(value: str, start: int, end: int) -> str:
     for number in re.findall(r"\d+", value):
         if not 0 < int(number) <= MAX_NUMBER:
             raise QueryError(f"uid:{value}: UIDs run from 1 to {MAX_NUMBER}", start, end)
-    return value
+    # RFC 3501 numbers have no leading zeros: uid:007 goes as 7
+    return re.sub(r"\d+", lambda match: str(int(match.group())), value)
 
 
 def quote_value(text: str) -> str:

@@ -308,7 +308,15 @@ class TriageMixin:
     def _expunge_dialog(self, deleted: list[int], leaving: bool = False) -> ConfirmScreen:
         name = self.session.mailbox_name(self.selected.raw_name)
         body = f"Remove {count_text(len(deleted))} marked deleted from {name} for good?\nThis cannot be undone."
-        elsewhere = len(self.query_one(MessageList).deleted_elsewhere)
+        message_list = self.query_one(MessageList)
+        elsewhere = len(message_list.deleted_elsewhere)
+        hidden = len(set(deleted) - set(message_list.uids))
+        if hidden:
+            if hidden == len(deleted):
+                hides = "it" if hidden == 1 else "all of them"
+                body += f"\nThe search hides {hides}: Esc shows all messages."
+            else:
+                body += f"\n{hidden:,} of them {'is' if hidden == 1 else 'are'} hidden by the search."
         if "UIDPLUS" not in self.session.capabilities:
             body += (
                 "\nThis server lacks UIDPLUS, so only a plain EXPUNGE exists: it removes EVERY message "
@@ -422,6 +430,7 @@ class TriageMixin:
         self.selected = replace(selected, uids=result.uids, exists=len(result.uids))
         ours = self._own_marks.pop(result.request_id, set())
         self.query_one(MessageList).apply_changes(result.uids, result.flags, ours=ours)
+        self.search_new_mail(result.new)
         if pending is not None and pending.kind == "check":
             news = []
             if result.new:

@@ -7,6 +7,12 @@ non-ASCII value the command says CHARSET UTF-8. Raw keys after `!` go as typed,
 inside one pair of parentheses, after the parser checked them for line breaks,
 NUL and 8-bit characters. Atoms (dates, numbers, UID sets, keywords) come only
 from the parser, which built and checked them; they are checked again here.
+
+A parenthesised list is written as RFC 3501 spells it, `(KEY … KEY)`: no space
+after "(" or before ")". run_command puts one space between arguments, so the
+"(" travels glued to the first key and the ")" to the last argument; when that
+is a literal, after which nothing can be glued, the list ends with `ALL)`
+instead (AND with ALL changes nothing).
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from .commands import Literal, UnsafeArgument, one_line, run_command
 
 MAX_RESULT = 5_000_000  # UIDs an ESEARCH answer may expand to: more is a hostile server
 _SAFE_QUOTED = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII but " and \
-_ATOM = re.compile(r"[A-Za-z0-9$:,*._+-]+")  # what our dates, numbers, UID sets and keywords use
+# What our dates, numbers, UID sets and keywords use: RFC 3501 ATOM-CHARs (printable
+# ASCII but the atom-specials), plus "*" for sequence sets.
+_ATOM = re.compile(r"[!#$&'*+-\[^-z|}~]+")
 _KEYS = re.compile(r"[A-Z]+")
 
 
@@ -32,7 +40,8 @@ class BadCharset(IMAPClientError):
 
 @dataclass(frozen=True)
 class SearchCommand:
-    """The arguments of `UID SEARCH`, each one IMAP token: bytes, or a Literal."""
+    """The arguments of `UID SEARCH`: bytes (a key, an atom, a quoted string, a list's
+    "(" or ")" glued on), or a Literal; run_command puts one space between them."""
 
     keys: tuple[bytes | Literal, ...]
     utf8: bool  # a value holds non-ASCII: send CHARSET UTF-8
@@ -53,12 +62,12 @@ class SearchCommand:
 
 def compile_search(node: Node) -> SearchCommand:
     keys: list[bytes | Literal] = []
-    _emit(node, keys, top=True)
+    _emit(node, keys, bare=True)
     utf8 = any(isinstance(k, Literal) and not k.data.isascii() for k in keys)
     return SearchCommand(tuple(keys), utf8)
 
 
-def _emit(node: Node, keys: list[bytes | Literal], top: bool = False) -> None:
+def _emit(node: Node, keys: list[bytes | Literal], bare: bool = False) -> None:
     if isinstance(node, Term):
         if not _KEYS.fullmatch(node.key):
             raise UnsafeArgument(f"not a search key: {node.key!r}")
@@ -73,16 +82,32 @@ def _emit(node: Node, keys: list[bytes | Literal], top: bool = False) -> None:
         _emit(node.left, keys)
         _emit(node.right, keys)
     elif isinstance(node, And):
-        if not top:  # an operand of OR or NOT must be one key: a parenthesised list is
-            keys.append(b"(")
+        # At the top, or inside another AND, the keys stand side by side. An operand
+        # of OR or NOT must be one key: a parenthesised list is.
+        group: list[bytes | Literal] = []
         for child in node.nodes:
-            _emit(child, keys)
-        if not top:
-            keys.append(b")")
+            _emit(child, group, bare=True)
+        if not group:
+            raise UnsafeArgument("an empty list of search keys")
+        if not bare:
+            _parenthesise(group)
+        keys.extend(group)
     elif isinstance(node, Raw):
         keys.append(b"(" + _raw(node.keys) + b")")
     else:
         raise UnsafeArgument(f"not a search term: {type(node).__name__}")
+
+
+def _parenthesise(group: list[bytes | Literal]) -> None:
+    # A key always starts with its name (bytes): the "(" goes right before it.
+    first = group[0]
+    if not isinstance(first, bytes):
+        raise UnsafeArgument("a list of search keys must start with a key")
+    group[0] = b"(" + first
+    if isinstance(group[-1], bytes):
+        group[-1] = group[-1] + b")"
+    else:
+        group.append(b"ALL)")
 
 
 def _string(value: str) -> bytes | Literal:

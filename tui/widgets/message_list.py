@@ -107,7 +107,9 @@ class MessageList(ScrollView, can_focus=True):
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self.uids: list[int] = []  # display order: newest first
+        self.uids: list[int] = []  # the rows shown, newest first: all, or a search's matches
+        self.mailbox_uids: list[int] = []  # every message of the mailbox, newest first
+        self.matches: frozenset[int] | None = None  # a search's result; None: no search
         self.envelopes: dict[int, Envelope] = {}
         self.tagged: set[int] = set()  # actions apply to these when there are any
         # Marked deleted by another client while this mailbox is open: maybe a move it
@@ -120,12 +122,18 @@ class MessageList(ScrollView, can_focus=True):
     # -- data --------------------------------------------------------------
 
     def show_mailbox(self, uids_ascending: tuple[int, ...], keep_cursor: bool = False) -> None:
-        """Show these rows; with keep_cursor (the same mailbox again), stay on the same message."""
+        """Show these rows; with keep_cursor (the same mailbox again), stay on the same message
+        and keep the search's matches."""
         previous_uid = self.current_uid if keep_cursor else None
         previous_top = round(self.scroll_y) if keep_cursor else 0
-        self.uids = list(reversed(uids_ascending))
+        self.mailbox_uids = list(reversed(uids_ascending))
+        if not keep_cursor or self.matches is None:
+            self.matches = None
+        else:
+            self.matches &= set(self.mailbox_uids)
+        self.uids = self._visible()
         self.envelopes = {}
-        self.tagged = self.tagged & set(self.uids) if keep_cursor else set()
+        self.tagged = self.tagged & set(self.mailbox_uids) if keep_cursor else set()
         self.deleted_elsewhere = set()
         self._asked = set()
         self._lines.clear()
@@ -135,6 +143,43 @@ class MessageList(ScrollView, can_focus=True):
         self.cursor = self.uids.index(previous_uid) if previous_uid in self.uids else 0
         self._want_visible_rows()
         self.refresh()
+
+    def show_matches(self, uids: Iterable[int] | None) -> None:
+        """Show only these messages (a search's result); None shows the whole mailbox again.
+
+        The cursor stays on its message if that one is still shown, else goes to the top.
+        """
+        old_uid = self.current_uid
+        self.matches = None if uids is None else frozenset(uids) & set(self.mailbox_uids)
+        self.uids = self._visible()
+        self.virtual_size = Size(self._row_width, len(self.uids))
+        if old_uid in self.uids:
+            self.cursor = self.uids.index(old_uid)
+            self._scroll_cursor_into_view()
+        else:
+            self.scroll_to(0, 0, animate=False, immediate=True)
+            self.cursor = 0
+        self._lines.clear()
+        self._want_visible_rows()
+        self.refresh()
+
+    def add_matches(self, uids: Iterable[int]) -> None:
+        """New mail that matches the search: it joins the rows shown."""
+        if self.matches is None:
+            return
+        old_uid = self.current_uid
+        self.matches = self.matches | (frozenset(uids) & set(self.mailbox_uids))
+        self.uids = self._visible()
+        self.virtual_size = Size(self._row_width, len(self.uids))
+        if old_uid in self.uids:
+            self.cursor = self.uids.index(old_uid)
+        self._want_visible_rows()
+        self.refresh()
+
+    def _visible(self) -> list[int]:
+        if self.matches is None:
+            return list(self.mailbox_uids)
+        return [uid for uid in self.mailbox_uids if uid in self.matches]
 
     def add_envelopes(self, envelopes: tuple[Envelope, ...]) -> None:
         for envelope in envelopes:
@@ -173,8 +218,11 @@ class MessageList(ScrollView, can_focus=True):
         """
         old_uid = self.current_uid
         old_cursor = self.cursor
-        self.uids = list(reversed(uids_ascending))
-        kept = set(self.uids)
+        self.mailbox_uids = list(reversed(uids_ascending))
+        kept = set(self.mailbox_uids)
+        if self.matches is not None:
+            self.matches &= kept  # new mail joins a search only if it matches (add_matches)
+        self.uids = self._visible()
         self.envelopes = {uid: env for uid, env in self.envelopes.items() if uid in kept}
         self.tagged &= kept
         self._asked &= kept
@@ -190,7 +238,7 @@ class MessageList(ScrollView, can_focus=True):
         self.deleted_elsewhere &= kept
         self.update_many_flags(flags)
         self.virtual_size = Size(self._row_width, len(self.uids))
-        if old_uid in kept:
+        if old_uid in self.uids:
             self.cursor = self.uids.index(old_uid)
         else:
             self.cursor = min(old_cursor, max(0, len(self.uids) - 1))
@@ -198,9 +246,12 @@ class MessageList(ScrollView, can_focus=True):
 
     @property
     def deleted_uids(self) -> list[int]:
-        """What `$` expunges: rows loaded marked \\Deleted, except marks another client just set."""
+        """What `$` expunges: rows loaded marked \\Deleted, except marks another client just set.
+
+        Like mutt, the whole mailbox's, also those a search hides (the dialog says so).
+        """
         return [
-            uid for uid in self.uids
+            uid for uid in self.mailbox_uids
             if (env := self.envelopes.get(uid)) is not None and env.deleted and uid not in self.deleted_elsewhere
         ]
 
@@ -221,7 +272,7 @@ class MessageList(ScrollView, can_focus=True):
         self.refresh()
 
     def action_tag_all(self) -> None:
-        self.tagged = set() if self.tagged else set(self.uids)
+        self.tagged = set() if self.tagged else set(self.uids)  # with a search: its matches
         self._lines.clear()
         self.refresh()
 
