@@ -26,6 +26,9 @@ PURE_MODULES = [
     "tui.undo",
     "tui.mailbox_names",
     "tui.fuzzy",
+    "tui.search_query",
+    "tui.search_history",
+    "tui.imap.search",
 ]
 
 

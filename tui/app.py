@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from rich.text import Text
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -54,7 +53,7 @@ from .triage import TriageMixin
 from .imap.worker import ImapWorker
 from .models import Mailbox, MessageRef, SelectedMailbox
 from .safe_text import safe_line
-from .timefmt import count_text
+from .status_line import status_line
 from .screens import HelpScreen, MailboxInfoScreen, PasswordScreen
 from .widgets.mailbox_tree import MailboxTree, TreeEntry
 from .widgets.protocol_log import ProtocolLogScreen
@@ -498,26 +497,14 @@ class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
         """
         if text is not None:
             self._notice = text
-        line = Text()
-        if len(self.sessions) > 1:
-            line.append(safe_line(self.session.name, 40) + ": ", style="dim")
-        if self.selected is not None:
-            sel = self.selected
-            total = len(sel.uids)
-            line.append(safe_line(self.session.mailbox_name(sel.raw_name)), style="bold")
-            line.append(f"  {count_text(total)}  {sel.unseen} unseen")
-            if sel.read_only:
-                line.append("  read-only", style="bold yellow")
-            if total and self._loaded < total:
-                line.append(f"  loading {self._loaded}/{total} ({self._loaded * 100 // total}%)", style="dim")
-            search = self.search_summary()
-            if search is not None:
-                line.append("  ·  ")
-                line.append_text(search)
-            if self._notice:
-                line.append("  ·  ")
-        if self._notice:
-            line.append(safe_line(self._notice, 300))
-        if self.session.problem:
-            line.append("  ! " + safe_line(self.session.problem, 300), style="bold red")
+        selected = self.selected
+        line = status_line(
+            account=self.session.name if len(self.sessions) > 1 else None,
+            mailbox=self.session.mailbox_name(selected.raw_name) if selected is not None else "",
+            selected=selected,
+            loaded=self._loaded,
+            search=self.search_summary() if selected is not None else None,
+            notice=self._notice,
+            problem=self.session.problem,
+        )
         self.query_one("#status", Static).update(line)
