@@ -46,3 +46,19 @@ async def open_attachment_message(pilot: Pilot) -> None:
     viewer = app.query_one(MessageView)
     await wait_for(lambda: viewer.parsed is not None)
     await pilot.pause()
+
+
+SEARCH_QUERY = "subject:alpha or from:Zoë -is:read"
+
+
+async def search_results(pilot: Pilot) -> None:
+    """`/` and a query on the demo INBOX: only the matches, and the count in the status line."""
+    await fully_loaded(pilot)
+    app: MailApp = pilot.app
+    await pilot.press("slash")
+    app.query_one("#search-input").value = SEARCH_QUERY
+    await pilot.press("enter")
+    await wait_for(lambda: app.search_query is not None and not app._search_request)
+    listing = app.query_one(MessageList)
+    await wait_for(lambda: all(uid in listing.envelopes for uid in listing.uids))
+    await pilot.pause()

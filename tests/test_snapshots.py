@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from scenarios import fully_loaded, open_attachment_message, wait_for
+from scenarios import fully_loaded, open_attachment_message, search_results, wait_for
 from tui.app import MailApp
 from tui.demo import demo_account
 from tui.screens import MailboxInfoScreen
@@ -112,15 +112,4 @@ def test_mailbox_info_screen(snap_compare, fresh_demo):
 def test_search_results(snap_compare, fresh_demo):
     """`/` and a query: the bar above the list, only the matches, the count and query in the status line."""
 
-    async def search(pilot):
-        await fully_loaded(pilot)
-        app = pilot.app
-        await pilot.press("slash")
-        app.query_one("#search-input").value = "subject:alpha or from:Zoë -is:read"
-        await pilot.press("enter")
-        await wait_for(lambda: app.search_query is not None and not app._search_request)
-        listing = app.query_one(MessageList)
-        await wait_for(lambda: all(uid in listing.envelopes for uid in listing.uids))
-        await pilot.pause()
-
-    assert snap_compare(make_app(fresh_demo), terminal_size=(120, 40), run_before=search)
+    assert snap_compare(make_app(fresh_demo), terminal_size=(120, 40), run_before=search_results)
