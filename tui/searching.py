@@ -75,20 +75,24 @@ class SearchMixin:
             bar.show_error(f"{error}. Nothing was searched.")
             return
         self.search_history.add(query)
-        selected = self.selected
-        if selected is None:
+        if self.selected is None:
             bar.show_error("No mailbox is open to search.")
             return
         if self._refuse_when_disconnected(self.session):
             return
+        if self._submit_search(query, node, command):
+            bar.show_query(query)
+            self.query_one(MessageList).focus()
+
+    def _submit_search(self, query: str, node: Node, command) -> bool:
+        selected = self.selected
         request = self.session.submit(SearchMessages(selected.raw_name, selected.uidvalidity, command, query))
         if request is None:
-            return
+            return False
         self._search_request = request.id
         self._searching = (query, node)
-        bar.show_query(query)
-        self.query_one(MessageList).focus()
         self._show_status(f"Searching {safe_line(self.session.mailbox_name(selected.raw_name))}…")
+        return True
 
     def clear_search(self) -> None:
         """Back to the whole mailbox; the cursor stays on its message."""
@@ -164,9 +168,9 @@ class SearchMixin:
             self._new_mail_searches.add(request.id)
 
     def search_again(self) -> None:
-        """The mailbox was opened again (a reconnect): run the shown query again."""
-        if self.search_query is not None:
-            self.run_search(self.search_query)
+        """The mailbox was opened again (a reconnect): run the shown query again, leaving the focus be."""
+        if self.search_query is not None and self._search_node is not None and self.selected is not None:
+            self._submit_search(self.search_query, self._search_node, compile_search(self._search_node))
 
     def search_summary(self) -> Text | None:
         """`12 of 1,234 match from:alice` for the status line, while a search is shown."""
