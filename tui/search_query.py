@@ -81,7 +81,7 @@ class And:
 
 @dataclass(frozen=True)
 class Raw:
-    """`!` and what followed it: IMAP search keys as typed (checked for line breaks and NUL)."""
+    """`!` and what followed it: IMAP search keys as typed (printable ASCII, no "{")."""
 
     keys: str
 
@@ -352,12 +352,19 @@ def _negate(node: Node) -> Node:
 def _checked_raw(token: _Token) -> str:
     # Line breaks and NUL were refused for the whole query; raw keys must also stay
     # 7-bit, because only our own values travel as literals with a charset.
+    # A "{" would start a literal: servers answer "+" to `{5}` before they see what
+    # follows, and the connection falls out of step. Text with braces goes in subject: etc.
     for offset, char in enumerate(token.raw):
+        position = token.raw_start + offset
         if not " " <= char <= "~":
-            position = token.raw_start + offset
             raise QueryError(
                 "raw IMAP keys after '!' must be plain ASCII; search for other text with "
                 "from:, subject: and the other terms", position, position + 1,
+            )
+        if char == "{":
+            raise QueryError(
+                "raw IMAP keys after '!' cannot hold a '{' (it would start an IMAP literal); search "
+                "for such text with subject:, from: and the like", position, position + 1,
             )
     return token.raw
 
@@ -396,9 +403,11 @@ def _term(token: _Token, today: date) -> Node:
     if field == "keyword":
         if value.startswith("\\"):
             state = _SYSTEM_FLAG_STATES.get(value.lower())
-            instead = f"is:{state}" if state else "is:, e.g. is:flagged"
-            raise QueryError(f"keyword:{value} is a system flag, not a keyword; search for it with {instead}",
-                             start, end)
+            if state:
+                raise QueryError(f"keyword:{value} is a system flag, not a keyword; search for it with is:{state}",
+                                 start, end)
+            raise QueryError(f"keyword:{value}: keywords cannot start with a backslash; for system flags use is:, "
+                             "e.g. is:flagged", start, end)
         problem = keyword_problem(value)
         if problem:
             raise QueryError(f"keyword:{value}: {problem}", start, end)

@@ -5,8 +5,9 @@ without `"` or `\\` goes as a quoted string; anything else (non-ASCII, quotes,
 backslashes) as a literal, whose length prefix keeps its content inert. With any
 non-ASCII value the command says CHARSET UTF-8. Raw keys after `!` go as typed,
 inside one pair of parentheses, after the parser checked them for line breaks,
-NUL and 8-bit characters. Atoms (dates, numbers, UID sets, keywords) come only
-from the parser, which built and checked them; they are checked again here.
+NUL, 8-bit characters and "{" (which would start a literal). Atoms (dates,
+numbers, UID sets, keywords) come only from the parser, which built and checked
+them; they are checked again here.
 
 A parenthesised list is written as RFC 3501 spells it, `(KEY … KEY)`: no space
 after "(" or before ")". run_command puts one space between arguments, so the
@@ -128,6 +129,8 @@ def _atom(atom: Atom) -> bytes:
 def _raw(keys: str) -> bytes:
     if not keys or not all(" " <= char <= "~" for char in keys):
         raise UnsafeArgument("raw search keys must be printable ASCII, without line breaks")
+    if "{" in keys:  # a literal's start: the server would wait for data that never comes
+        raise UnsafeArgument("raw search keys cannot hold a '{'")
     return keys.encode("ascii")
 
 
