@@ -265,3 +265,37 @@ async def test_expunge_while_searching_says_how_many_are_hidden(dovecot_demo):
         assert "Remove 1 message" in text and "The search hides it" in text
         await pilot.press("n")
     assert raw_search(dovecot_demo, name, b"ALL") == set(uids)  # nothing was removed
+
+
+async def test_a_search_overtaken_by_opening_another_mailbox_fails_quietly(dovecot_demo):
+    """Searched right after clicking another mailbox: the worker has left the old one, so
+    the search fails; that is no problem of the account's, and nothing stays red."""
+    name, _uids = search_mailbox(dovecot_demo)
+    other, _ = search_mailbox(dovecot_demo)
+    app = MailApp(dovecot_demo.account, dovecot_demo.password)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_named(app, name, len(MESSAGES))
+        target = next(m for m in app.mailboxes if m.name == other)
+        app.open_mailbox(app.session, target)
+        app.run_search("from:alice")  # still the old mailbox on screen: sent after the SELECT
+        failed = app._search_request
+        await wait_for(lambda: app.selected.raw_name == target.raw_name and failed not in app._search_ids)
+        await pilot.pause(0.2)
+        assert app.session.problem == ""
+        assert "no longer open" not in status_text(app)
+        assert app.search_query is None and not app.query_one(SearchBar).display
+
+
+async def test_tagged_rows_hidden_by_the_search_are_not_acted_on(dovecot_demo):
+    name, uids = search_mailbox(dovecot_demo)
+    app = MailApp(dovecot_demo.account, dovecot_demo.password)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await open_named(app, name, len(MESSAGES))
+        listing.cursor = listing.uids.index(uids[1])  # a message from bob
+        await pilot.press("t")
+        await search_by_keys(pilot, app, "from:alice")
+        await pilot.press("d")
+        await pilot.pause(0.3)
+        assert "tagged are hidden by the search" in status_text(app)
+    flags = raw_search(dovecot_demo, name, b"DELETED")
+    assert flags == set()  # neither the hidden tagged message nor the row under the cursor

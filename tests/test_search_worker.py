@@ -330,3 +330,14 @@ def test_expunge_elsewhere_leaves_the_uids_right(demo_target):
     finally:
         close_session(session)
 
+
+
+def test_an_esearch_answer_larger_than_the_mailbox_can_be_is_refused():
+    """`UID ALL 1:4000000000` is 40 bytes on the wire and gigabytes as a list: never built."""
+    from imapclient.exceptions import IMAPClientError
+
+    from tui.imap.search import _esearch_uids
+
+    assert _esearch_uids('(TAG "A1") UID ALL 3:5,9', limit=10) == [3, 4, 5, 9]
+    with pytest.raises(IMAPClientError):
+        _esearch_uids('(TAG "A1") UID ALL 1:4000000000', limit=200_000)

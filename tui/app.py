@@ -368,6 +368,7 @@ class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
             # The server selected nothing: an old list would invite actions on the wrong mailbox.
             self.selected = None
             self.close_viewer()
+            self.forget_search()
             self.query_one(MessageList).show_mailbox(())
             text = f"Cannot open that mailbox: {text}"
         elif request_id in self._row_requests:
@@ -400,6 +401,7 @@ class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
             self.session = session
             self.selected = None
             self.close_viewer()
+            self.forget_search()
             self.query_one(MessageList).show_mailbox(())
         request = session.submit(SelectMailbox(mailbox.raw_name, read_only=session.read_only))
         self._select_request = request.id if request else None
@@ -415,11 +417,17 @@ class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
     def on_message_list_rows_wanted(self, event: MessageList.RowsWanted) -> None:
         if self.selected is None:
             return
-        request = self.session.submit(FetchEnvelopes(self.selected.raw_name, self.selected.uidvalidity, event.uids))
+        # Asked for while the previous mailbox was shown, and answered after this one opened:
+        # those UIDs name other messages here (or none), and their rows would never go away.
+        shown = set(self.query_one(MessageList).mailbox_uids)
+        uids = tuple(uid for uid in event.uids if uid in shown)
+        if not uids:
+            return
+        request = self.session.submit(FetchEnvelopes(self.selected.raw_name, self.selected.uidvalidity, uids))
         if request is None:  # not connected: ask again when these rows are next on screen
-            self.query_one(MessageList).forget_requested(event.uids)
+            self.query_one(MessageList).forget_requested(uids)
         else:
-            self._row_requests[request.id] = event.uids
+            self._row_requests[request.id] = uids
 
     def on_message_list_opened(self, event: MessageList.Opened) -> None:
         self.open_message(event.uid)

@@ -44,7 +44,9 @@ class SearchMixin:
         self._searching: tuple[str, Node] | None = None  # its query and tree
         self.search_query: str | None = None  # the query whose matches are shown
         self._search_node: Node | None = None
-        self._new_mail_searches: set[int] = set()  # searches of just-arrived UIDs
+        self._new_mail_searches: dict[int, Node] = {}  # searches of just-arrived UIDs -> the query's tree
+        self._search_ids: set[int] = set()  # every search sent and not answered: their failures are ours
+        self._rerun_failed = False  # the re-run after a reconnect failed: do not loop on it
 
     @property
     def search_active(self) -> bool:
@@ -89,6 +91,7 @@ class SearchMixin:
         request = self.session.submit(SearchMessages(selected.raw_name, selected.uidvalidity, command, query))
         if request is None:
             return False
+        self._search_ids.add(request.id)
         self._search_request = request.id
         self._searching = (query, node)
         self._show_status(f"Searching {safe_line(self.session.mailbox_name(selected.raw_name))}…")
@@ -110,6 +113,7 @@ class SearchMixin:
         self.search_query = None
         self._search_node = None
         self._new_mail_searches.clear()
+        self._rerun_failed = False
         self.query_one(SearchBar).close()
 
     def on_search_bar_submitted(self, event: SearchBar.Submitted) -> None:
@@ -121,6 +125,7 @@ class SearchMixin:
     # -- answers ------------------------------------------------------------
 
     def _search_finished(self, session: AccountSession, result: SearchFinished) -> None:
+        self._search_ids.discard(result.request_id)
         selected = self.selected
         if session is not self.session or selected is None:
             return
@@ -128,8 +133,8 @@ class SearchMixin:
             return
         message_list = self.query_one(MessageList)
         if result.request_id in self._new_mail_searches:
-            self._new_mail_searches.discard(result.request_id)
-            if self.search_query is not None:
+            node = self._new_mail_searches.pop(result.request_id)
+            if node is self._search_node and self._search_request is None:  # still the query shown
                 message_list.add_matches(result.uids)
                 self._show_status()
             return
@@ -138,17 +143,23 @@ class SearchMixin:
         self.search_query, self._search_node = self._searching
         self._search_request = None
         self._searching = None
+        self._rerun_failed = False
         message_list.show_matches(result.uids)
         shown = len(message_list.uids)
         self._show_status("" if shown else "No message matches; Esc shows all, / edits the query.")
 
     def _search_failed(self, request_id: int, text: str) -> bool:
-        """A search was refused (or could not run): say so in the bar. True if it was one."""
-        if request_id in self._new_mail_searches:
-            self._new_mail_searches.discard(request_id)
-            return True
-        if request_id != self._search_request:
+        """A search was refused (or could not run): say so in the bar. True if it was one.
+
+        An older search's failure (the user searched again, or left) is dropped quietly.
+        """
+        if request_id not in self._search_ids:
             return False
+        self._search_ids.discard(request_id)
+        if request_id in self._new_mail_searches or request_id != self._search_request:
+            self._new_mail_searches.pop(request_id, None)
+            return True
+        self._rerun_failed = True
         self._search_request = None
         self._searching = None
         self.query_one(SearchBar).show_error(f"The search failed: {text}")
@@ -160,16 +171,25 @@ class SearchMixin:
         selected = self.selected
         if self._search_node is None or not new_uids or selected is None:
             return
+        if self._search_request is not None:
+            return  # a newer search is on its way: it runs after the worker saw this mail
         node = And((Term("UID", (Atom(compress_uids(new_uids)),)), self._search_node))
         request = self.session.submit(
             SearchMessages(selected.raw_name, selected.uidvalidity, compile_search(node), self.search_query or "")
         )
         if request is not None:
-            self._new_mail_searches.add(request.id)
+            self._search_ids.add(request.id)
+            self._new_mail_searches[request.id] = self._search_node
 
     def search_again(self) -> None:
-        """The mailbox was opened again (a reconnect): run the shown query again, leaving the focus be."""
-        if self.search_query is not None and self._search_node is not None and self.selected is not None:
+        """The mailbox was opened again (a reconnect): run the shown query again, leaving the focus be.
+
+        A search still on its way is retried by the worker itself; one whose re-run failed
+        is not tried again (it may be what drops the connection) until the user searches.
+        """
+        if self._search_request is not None or self._rerun_failed or self.selected is None:
+            return
+        if self.search_query is not None and self._search_node is not None:
             self._submit_search(self.search_query, self._search_node, compile_search(self._search_node))
 
     def search_summary(self) -> Text | None:

@@ -76,7 +76,11 @@ class TriageMixin:
         if selected.read_only:
             self._show_status("read-only: nothing was changed")
             return False
-        if uids_needed and not self.query_one(MessageList).targets:
+        listing = self.query_one(MessageList)
+        if uids_needed and not listing.targets:
+            if listing.tagged:  # tagged, then hidden by a search: never act on what is not shown
+                self._show_status(f"The {count_text(len(listing.tagged))} tagged are hidden by the search; "
+                                  "Esc shows them, T untags.")
             return False
         return not self._refuse_when_disconnected(self.session)
 
@@ -103,7 +107,7 @@ class TriageMixin:
         self._store(self.query_one(MessageList).targets, "\\Deleted", add=deleted)
 
     def _store(self, uids: list[int], flag: str, add: bool) -> None:
-        if not uids or not self._writable_selection():
+        if not self._writable_selection() or not uids:
             return
         selected = self.selected
         envelopes = self.query_one(MessageList).envelopes

@@ -389,12 +389,12 @@ def run_command(client: IMAPClient, name: str, *args: bytes | Literal, keep: boo
     else:
         tag = imap._command(name, *args)
     while not imap.tagged_commands.get(tag):
-        line = imap._get_response()
+        line = _read_answer(imap)
         if imap.tagged_commands.get(tag):
             break
         if line is None:  # a continuation request: every literal of ours has been sent
             raise IMAPClientAbortError(f"{name}: the server asked for more data than the command has")
-        events.append(parse_untagged(line))
+        events.append(_parsed(line))
     status, data = imap.tagged_commands.pop(tag)
     # imaplib filed the same answers by kind too; they are ours, in order, already.
     for key in {*_STATE_KEYS, *_IGNORED_KEYS, "OK", "NO", "BAD", "SEARCH", "ESEARCH"} | {e.code for e in events if e.code}:
@@ -448,12 +448,30 @@ def _send_with_literals(client: IMAPClient, name: str, args: tuple[bytes | Liter
 def _continued(imap, tag: bytes, events: list[Untagged]) -> bool:
     """Wait for the "+" that lets a literal go; False when the command was answered instead."""
     while True:
-        line = imap._get_response()
+        line = _read_answer(imap)
         if line is None:
             return True
         if imap.tagged_commands.get(tag):
             return False
-        events.append(parse_untagged(line))
+        events.append(_parsed(line))
+
+
+def _read_answer(imap):
+    """imaplib's next response line. A line it cannot take (too long, malformed) leaves the
+    rest of the answer unread, so the connection is out of step: that is an abort."""
+    try:
+        return imap._get_response()
+    except IMAPClientAbortError:
+        raise
+    except (IMAPClientError, ValueError) as error:
+        raise IMAPClientAbortError(f"unreadable answer from the server: {error}") from error
+
+
+def _parsed(line: bytes) -> Untagged:
+    try:
+        return parse_untagged(line)
+    except ValueError as error:  # e.g. a number of thousands of digits: a hostile server
+        raise IMAPClientAbortError(f"unreadable answer from the server: {one_line(str(error))}") from error
 
 
 def _split_code(raw: bytes) -> tuple[str | None, bytes, str]:

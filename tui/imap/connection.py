@@ -36,6 +36,11 @@ from .trace import attach as attach_trace
 from .auth import CLEARTEXT_METHODS, REQUIRED_CAPABILITY, authenticate
 
 
+# imaplib refuses a response line over 1 MB; a server without ESEARCH answers a search of
+# a 150,000-message mailbox with one longer `* SEARCH` line. 16 MB still bounds a hostile one.
+imaplib._MAXLINE = max(imaplib._MAXLINE, 16 * 1024 * 1024)
+
+
 class ConnectError(Exception):
     """Connecting or logging in failed; the message is meant for the user.
 

@@ -134,11 +134,12 @@ def _raw(keys: str) -> bytes:
     return keys.encode("ascii")
 
 
-def search(client: IMAPClient, command: SearchCommand) -> list[int]:
+def search(client: IMAPClient, command: SearchCommand, limit: int = MAX_RESULT) -> list[int]:
     """UID SEARCH (with ESEARCH when the server has it): the matching UIDs, ascending.
 
     Other clients' expunges during the search come back in the connection's journal,
-    in order, for the change tracking; the UIDs stay valid regardless.
+    in order, for the change tracking; the UIDs stay valid regardless. An answer of
+    more than `limit` UIDs (the mailbox cannot hold that many) is a hostile server's.
     """
     esearch = b"ESEARCH" in client.capabilities()
     reply = run_command(client, "UID", b"SEARCH", *command.arguments(esearch))
@@ -154,11 +155,13 @@ def search(client: IMAPClient, command: SearchCommand) -> list[int]:
         if event.kind == "SEARCH":
             found.update(event.uids)
         elif event.kind == "ESEARCH":
-            found.update(_esearch_uids(event.text))
+            found.update(_esearch_uids(event.text, limit - len(found)))
+        if len(found) > limit:
+            raise IMAPClientError("the server's search answer is implausibly large")
     return sorted(found)
 
 
-def _esearch_uids(text: str) -> list[int]:
+def _esearch_uids(text: str, limit: int = MAX_RESULT) -> list[int]:
     """The UIDs of `(TAG "A5") UID ALL 1:3,7` (RFC 4731); none when ALL is absent."""
     match = re.search(r"\bALL ([0-9:,]+)", text)
     if match is None:
@@ -169,7 +172,7 @@ def _esearch_uids(text: str) -> list[int]:
         if not low.isdigit() or (high and not high.isdigit()):
             raise IMAPClientError(f"cannot read the server's search answer: {one_line(text)[:80]}")
         first, last = sorted((int(low), int(high or low)))
-        if len(uids) + (last - first + 1) > MAX_RESULT:
+        if len(uids) + (last - first + 1) > limit:
             raise IMAPClientError("the server's search answer is implausibly large")
         uids.extend(range(first, last + 1))
     return uids

@@ -352,7 +352,8 @@ class ImapWorker(TriageHandlers):
         sel = self._selection
         if sel is None or (sel.raw_name, sel.uidvalidity) != (request.raw_name, request.uidvalidity):
             raise ValueError("that mailbox is no longer open; search again")
-        uids = search.search(self._client, request.command)
+        # More matches than the mailbox holds (plus new mail) would be a hostile answer.
+        uids = search.search(self._client, request.command, limit=len(sel.uids) + 100_000)
         self._post(SearchFinished(request.id, sel.raw_name, sel.uidvalidity, request.query, tuple(uids)))
         self.follow_up(request.id)  # what other clients did meanwhile: the list must match the server
 
