@@ -11,10 +11,10 @@ import itertools
 from harness import make_mailbox, raw_client, sent_commands
 from scenarios import wait_for
 from servers import make_message
+from test_triage_app import open_named, status_text
 from tui.app import ImapResult, MailApp
 from tui.dialogs import ConfirmScreen
 from tui.imap.contract import SearchFinished
-from tui.widgets.message_list import MessageList
 from tui.widgets.search_bar import SearchBar
 
 _names = itertools.count(1)
@@ -57,21 +57,6 @@ def raw_search(target, name: str, criteria: bytes) -> set[int]:
                 return found
     finally:
         client.logout()
-
-
-def status_text(app: MailApp) -> str:
-    return str(app.query_one("#status").render())
-
-
-async def open_named(app: MailApp, name: str, count: int) -> MessageList:
-    listing = app.query_one(MessageList)
-    await wait_for(lambda: any(m.name == name for m in app.mailboxes))
-    mailbox = next(m for m in app.mailboxes if m.name == name)
-    app.open_mailbox(app.session, mailbox)
-    await wait_for(lambda: app.selected is not None and app.selected.raw_name == mailbox.raw_name
-                   and len(listing.uids) == count and listing.loaded_count == count)
-    listing.focus()
-    return listing
 
 
 async def search_by_keys(pilot, app: MailApp, query: str) -> None:

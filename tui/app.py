@@ -415,14 +415,11 @@ class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
                 self.query_one(MessageList).focus()
 
     def on_message_list_rows_wanted(self, event: MessageList.RowsWanted) -> None:
-        if self.selected is None:
-            return
-        # Asked for while the previous mailbox was shown, and answered after this one opened:
+        # Asked for while the previous mailbox was shown, and handled after this one opened:
         # those UIDs name other messages here (or none), and their rows would never go away.
-        shown = set(self.query_one(MessageList).mailbox_uids)
-        uids = tuple(uid for uid in event.uids if uid in shown)
-        if not uids:
+        if self.selected is None or event.view != self.query_one(MessageList).view:
             return
+        uids = event.uids
         request = self.session.submit(FetchEnvelopes(self.selected.raw_name, self.selected.uidvalidity, uids))
         if request is None:  # not connected: ask again when these rows are next on screen
             self.query_one(MessageList).forget_requested(uids)

@@ -99,11 +99,16 @@ class MessageList(ScrollView, can_focus=True):
             self.uid = uid
 
     class RowsWanted(Message):
-        """Rows on (or near) the screen have no envelope yet."""
+        """Rows on (or near) the screen have no envelope yet.
 
-        def __init__(self, uids: tuple[int, ...]) -> None:
+        `view` is the list's view count when they were asked for: an answer to an earlier
+        view (another mailbox) names other messages.
+        """
+
+        def __init__(self, uids: tuple[int, ...], view: int) -> None:
             super().__init__()
             self.uids = uids
+            self.view = view
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
@@ -115,6 +120,7 @@ class MessageList(ScrollView, can_focus=True):
         # Marked deleted by another client while this mailbox is open: maybe a move it
         # is half-way through. `$` leaves these to that client.
         self.deleted_elsewhere: set[int] = set()
+        self.view = 0  # counts show_mailbox calls: which mailbox a RowsWanted was for
         self._asked: set[int] = set()
         self._lines: dict[tuple, Strip] = {}
         self._today = now()
@@ -132,6 +138,7 @@ class MessageList(ScrollView, can_focus=True):
         else:
             self.matches &= set(self.mailbox_uids)
         self.uids = self._visible()
+        self.view += 1
         self.envelopes = {}
         self.tagged = self.tagged & set(self.mailbox_uids) if keep_cursor else set()
         self.deleted_elsewhere = set()
@@ -165,16 +172,8 @@ class MessageList(ScrollView, can_focus=True):
 
     def add_matches(self, uids: Iterable[int]) -> None:
         """New mail that matches the search: it joins the rows shown."""
-        if self.matches is None:
-            return
-        old_uid = self.current_uid
-        self.matches = self.matches | (frozenset(uids) & set(self.mailbox_uids))
-        self.uids = self._visible()
-        self.virtual_size = Size(self._row_width, len(self.uids))
-        if old_uid in self.uids:
-            self.cursor = self.uids.index(old_uid)
-        self._want_visible_rows()
-        self.refresh()
+        if self.matches is not None:
+            self.show_matches(self.matches | frozenset(uids))
 
     def _visible(self) -> list[int]:
         if self.matches is None:
@@ -394,7 +393,7 @@ class MessageList(ScrollView, can_focus=True):
         )
         if missing:
             self._asked.update(missing)
-            self.post_message(self.RowsWanted(missing))
+            self.post_message(self.RowsWanted(missing, self.view))
 
     def action_cursor_down(self) -> None:
         self.cursor += 1
