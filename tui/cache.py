@@ -1,0 +1,584 @@
+"""The header cache: list rows kept in SQLite, so a 100,000-message mailbox reopens at once.
+
+Keyed by (account, mailbox raw name, UIDVALIDITY, UID). One `HeaderCache` per account
+worker, used from that worker's thread; several may share one file (WAL, busy timeout).
+
+A cache must never cost the user their mail: every sqlite3 error is caught here.
+  * damaged file (not a database, malformed, I/O error): moved aside to NAME.corrupt,
+    a fresh one is made, `notice` says so, and the call returns empty / does nothing;
+  * locked by another program beyond the busy timeout: that one call is skipped (a
+    warning is logged), the file is left alone; locked at open: no cache this session;
+  * anything else (disk full, read-only file): that call is skipped, with a warning.
+Writes for a mailbox whose stored UIDVALIDITY differs from the caller's are ignored, as
+are writes for a mailbox never `start`ed: rows of two UIDVALIDITYs never mix.
+
+The file holds people's mail headers: its directory is made 0700, the files 0600.
+
+Pure module: no Textual, no imaplib.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from .headers import Row, shared_flags
+
+__all__ = ["BUSY_TIMEOUT", "SCHEMA_VERSION", "HeaderCache", "MailboxState"]
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT = 2.0  # seconds a call waits for another connection's lock, then gives up
+_CHUNK = 500  # uids per `IN (...)` list
+_MAX_REBUILDS = 3  # per session: a file that keeps breaking is then left alone
+_WAL_LIMIT = 16 * 1024 * 1024  # bytes the -wal file is cut back to after a checkpoint
+_MEMO_LIMIT = 10_000  # distinct flag sets remembered (encode and decode)
+_NO_UID_ABOVE = 1 << 62  # bounds for keyset paging; UIDs are 32-bit
+_T = TypeVar("_T")
+
+_SCHEMA = (
+    """CREATE TABLE mailboxes (
+        id INTEGER PRIMARY KEY,
+        account TEXT NOT NULL,
+        name BLOB NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        highestmodseq INTEGER,
+        count INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (account, name))""",
+    # Flags as a JSON list (exact for any string), headers last: the big column.
+    """CREATE TABLE rows (
+        mailbox_id INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        flags TEXT NOT NULL,
+        internaldate REAL,
+        size INTEGER NOT NULL,
+        headers BLOB NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID""",
+)
+_TABLES = {"mailboxes", "rows"}
+
+# Primary result codes (https://sqlite.org/rescode.html).
+_BUSY, _LOCKED = 5, 6
+_DAMAGED = {10, 11, 26}  # SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_NOTADB
+# I/O errors that say nothing about the file's contents (locking on a network file
+# system, memory): moving a live file aside for them would be wrong.
+_IOERR_NOT_DAMAGE = {2058, 2314, 3082, 3594, 3850, 5130}  # UNLOCK RDLOCK NOMEM CHECKRESERVEDLOCK LOCK SHMLOCK
+
+
+@dataclass(frozen=True)
+class MailboxState:
+    uidvalidity: int
+    highestmodseq: int | None  # None: not known / no CONDSTORE; never sync from it then
+    count: int  # rows cached for this mailbox
+
+
+class _Flags(dict):
+    """Stored flags text -> the shared frozenset; a miss decodes (and remembers) it."""
+
+    def __missing__(self, text: str) -> frozenset[str]:
+        try:
+            value = json.loads(text)
+            flags = frozenset(value) if isinstance(value, list) and all(isinstance(f, str) for f in value) else frozenset()
+        except (TypeError, ValueError):
+            flags = frozenset()
+        flags = shared_flags(flags)
+        if len(self) < _MEMO_LIMIT:
+            self[text] = flags
+        return flags
+
+
+def _kind(error: sqlite3.Error) -> str:
+    """"locked", "damaged" or "other"."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        primary = code & 0xFF
+        if primary in (_BUSY, _LOCKED):
+            return "locked"
+        if primary in _DAMAGED and code not in _IOERR_NOT_DAMAGE:
+            return "damaged"
+        return "other"
+    text = str(error).lower()
+    if "locked" in text or "busy" in text:
+        return "locked"
+    if "malformed" in text or "not a database" in text or "disk i/o" in text:
+        return "damaged"
+    return "other"
+
+
+def _chunks(values: list[int], size: int = _CHUNK) -> Iterator[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+def _make_private_dirs(directory: Path) -> None:
+    """Create `directory` and any missing parents 0700; existing ones are left as they are."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        if directory.parent == directory:
+            break
+        directory = directory.parent
+    for made in reversed(missing):
+        try:
+            os.mkdir(made, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(made, 0o700)  # mkdir's mode is cut by the umask; be exact
+
+
+def _make_private_file(path: Path) -> None:
+    """The database and its -wal/-shm 0600 (SQLite gives -wal/-shm the database's mode)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for name in (str(path), f"{path}-wal", f"{path}-shm"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except OSError:  # missing, or not ours: nothing to tighten
+            pass
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
+
+
+@contextmanager
+def _write(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction; the lock is taken first, so a check inside it holds."""
+    conn.execute("BEGIN IMMEDIATE")
+    yield
+    conn.execute("COMMIT")
+
+
+@contextmanager
+def _read(conn: sqlite3.Connection) -> Iterator[None]:
+    """One snapshot for a read of several statements."""
+    conn.execute("BEGIN")
+    yield
+    conn.execute("COMMIT")
+
+
+class HeaderCache:
+    """List rows of every mailbox of an account, in one SQLite file (see the module doc)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.notice = ""
+        self._conn: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None  # (st_dev, st_ino) of the file we opened
+        self._lock = threading.RLock()
+        self._rebuilds = 0
+        self._skipped: set[tuple[str, bytes]] = set()  # mailboxes with a write skipped
+        self._warned: set[str] = set()
+        self._encoded: dict[frozenset[str], str] = {}
+        self._decoded = _Flags()
+        if self.path is None:
+            return
+        try:
+            self._conn = self._connect()
+        except sqlite3.Error as error:
+            if _kind(error) == "locked":
+                self.notice = (f"The header cache at {self.path} is locked by another program; "
+                               "this session does not cache headers.")
+                log.warning("header cache %s locked at open: %s", self.path, error)
+            elif _kind(error) == "damaged":
+                self._rebuild(error)
+            else:
+                self._unusable(error)
+        except OSError as error:  # the directory cannot be made, the file cannot be created
+            self._unusable(error)
+
+    @property
+    def enabled(self) -> bool:
+        """False when nothing is kept (no path, or the file could not be used this session)."""
+        return self._conn is not None
+
+    # ---------------------------------------------------------------- reads
+
+    def state(self, account: str, mailbox: bytes) -> MailboxState | None:
+        def run(conn: sqlite3.Connection) -> MailboxState | None:
+            found = self._record(conn, account, mailbox)
+            return None if found is None else MailboxState(found[1], found[2], found[3])
+
+        return self._run("state", run, None)
+
+    def uids(self, account: str, mailbox: bytes, uidvalidity: int) -> list[int]:
+        """The cached UIDs, ascending."""
+        def run(conn: sqlite3.Connection) -> list[int]:
+            with _read(conn):
+                box = self._mailbox_id(conn, account, mailbox, uidvalidity)
+                if box is None:
+                    return []
+                found = conn.execute("SELECT uid FROM rows WHERE mailbox_id = ? ORDER BY uid", (box,))
+                return [uid for (uid,) in found]
+
+        return self._run("uids", run, [])
+
+    def rows(self, account: str, mailbox: bytes, uidvalidity: int, *, batch: int = 2000,
+             newest_first: bool = True) -> Iterator[list[Row]]:
+        """The cached rows, `batch` at a time, highest UID first (or lowest).
+
+        Each batch is its own short query (keyset paging), so the first comes at once and
+        nothing is held open between batches; a batch after a UIDVALIDITY change, a
+        `forget` or a failure ends the iteration.
+        """
+        batch = max(1, int(batch))
+        if newest_first:
+            query = ("SELECT uid, flags, internaldate, size, headers FROM rows "
+                     "WHERE mailbox_id = ? AND uid < ? ORDER BY uid DESC LIMIT ?")
+            bound = _NO_UID_ABOVE
+        else:
+            query = ("SELECT uid, flags, internaldate, size, headers FROM rows "
+                     "WHERE mailbox_id = ? AND uid > ? ORDER BY uid LIMIT ?")
+            bound = -1
+        first_box: list[int] = []
+
+        def run(conn: sqlite3.Connection) -> list[Row]:
+            with _read(conn):
+                box = self._mailbox_id(conn, account, mailbox, uidvalidity)
+                if box is None or (first_box and box != first_box[0]):
+                    return []
+                first_box[:] = [box]
+                return self._make_rows(conn.execute(query, (box, bound, batch)))
+
+        while True:
+            found = self._run("rows", run, [])
+            if not found:
+                return
+            bound = found[-1].uid
+            yield found
+            if len(found) < batch:
+                return
+
+    def rows_for(self, account: str, mailbox: bytes, uidvalidity: int, uids: Iterable[int]) -> dict[int, Row]:
+        wanted = sorted(set(uids))
+
+        def run(conn: sqlite3.Connection) -> dict[int, Row]:
+            with _read(conn):
+                box = self._mailbox_id(conn, account, mailbox, uidvalidity)
+                if box is None:
+                    return {}
+                found: dict[int, Row] = {}
+                for chunk in _chunks(wanted):
+                    cursor = conn.execute(
+                        "SELECT uid, flags, internaldate, size, headers FROM rows "
+                        f"WHERE mailbox_id = ? AND uid IN ({_marks(len(chunk))})", (box, *chunk))
+                    for row in self._make_rows(cursor):
+                        found[row.uid] = row
+                return found
+
+        return self._run("rows_for", run, {}) if wanted else {}
+
+    # ---------------------------------------------------------------- writes
+
+    def start(self, account: str, mailbox: bytes, uidvalidity: int) -> MailboxState | None:
+        """Called after SELECT. Same UIDVALIDITY as stored: returns the state. Different (or
+        none): drops that mailbox's rows, records the new UIDVALIDITY with highestmodseq
+        None, returns None."""
+        def same(conn: sqlite3.Connection) -> MailboxState | None:
+            found = self._record(conn, account, mailbox)
+            if found is not None and found[1] == uidvalidity:
+                return MailboxState(found[1], found[2], found[3])
+            return None
+
+        def run(conn: sqlite3.Connection) -> MailboxState | None:
+            with _write(conn):
+                found = self._record(conn, account, mailbox)
+                if found is not None and found[1] == uidvalidity:  # another worker was first
+                    return MailboxState(found[1], found[2], found[3])
+                if found is None:
+                    conn.execute("INSERT INTO mailboxes (account, name, uidvalidity, highestmodseq, count) "
+                                 "VALUES (?, ?, ?, NULL, 0)", (account, mailbox, uidvalidity))
+                else:
+                    conn.execute("DELETE FROM rows WHERE mailbox_id = ?", (found[0],))
+                    conn.execute("UPDATE mailboxes SET uidvalidity = ?, highestmodseq = NULL, count = 0 "
+                                 "WHERE id = ?", (uidvalidity, found[0]))
+                self._skipped.discard((account, mailbox))  # nothing of the old rows is left
+            return None
+
+        # The common case reads only: no write lock is needed to learn nothing changed.
+        known = self._run("start", same, None)
+        if known is not None:
+            return known
+        return self._run("start", run, None, (account, mailbox))
+
+    def put_rows(self, account: str, mailbox: bytes, uidvalidity: int, rows: Iterable[Row]) -> None:
+        """Insert or replace rows, in one transaction. Placeholder rows are never cached."""
+        # A UID given twice: the last one counts.
+        latest = {row.uid: row for row in rows if not getattr(row, "placeholder", False)}
+        if not latest:
+            return
+        uids = list(latest)
+
+        def run(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                box = self._mailbox_id(conn, account, mailbox, uidvalidity)
+                if box is None:
+                    return
+                present = 0
+                for chunk in _chunks(uids):
+                    present += conn.execute(
+                        f"SELECT count(*) FROM rows WHERE mailbox_id = ? AND uid IN ({_marks(len(chunk))})",
+                        (box, *chunk)).fetchone()[0]
+                encode = self._encode
+                conn.executemany(
+                    "INSERT OR REPLACE INTO rows (mailbox_id, uid, flags, internaldate, size, headers) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [(box, row.uid, encode(row.flags), row.internaldate, row.size, row.headers)
+                     for row in latest.values()])
+                conn.execute("UPDATE mailboxes SET count = count + ? WHERE id = ?", (len(uids) - present, box))
+
+        self._run("put_rows", run, None, (account, mailbox))
+
+    def set_flags(self, account: str, mailbox: bytes, uidvalidity: int,
+                  changes: Iterable[tuple[int, frozenset[str]]]) -> None:
+        """New flags for cached rows; UIDs not cached are ignored."""
+        latest = dict(changes)
+        if not latest:
+            return
+
+        def run(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                box = self._mailbox_id(conn, account, mailbox, uidvalidity)
+                if box is None:
+                    return
+                encode = self._encode
+                conn.executemany("UPDATE rows SET flags = ? WHERE mailbox_id = ? AND uid = ?",
+                                 [(encode(flags), box, uid) for uid, flags in latest.items()])
+
+        self._run("set_flags", run, None, (account, mailbox))
+
+    def remove(self, account: str, mailbox: bytes, uidvalidity: int, uids: Iterable[int]) -> None:
+        gone = sorted(set(uids))
+        if not gone:
+            return
+
+        def run(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                box = self._mailbox_id(conn, account, mailbox, uidvalidity)
+                if box is None:
+                    return
+                cursor = conn.executemany("DELETE FROM rows WHERE mailbox_id = ? AND uid = ?",
+                                          [(box, uid) for uid in gone])
+                conn.execute("UPDATE mailboxes SET count = max(0, count - ?) WHERE id = ?",
+                             (max(0, cursor.rowcount), box))
+
+        self._run("remove", run, None, (account, mailbox))
+
+    def keep_only(self, account: str, mailbox: bytes, uidvalidity: int, uids: Iterable[int]) -> int:
+        """Delete every cached UID not in `uids` (the server's full list); how many went."""
+        keep = uids if isinstance(uids, (set, frozenset)) else set(uids)
+
+        def run(conn: sqlite3.Connection) -> int:
+            with _write(conn):
+                box = self._mailbox_id(conn, account, mailbox, uidvalidity)
+                if box is None:
+                    return 0
+                cached = [uid for (uid,) in conn.execute("SELECT uid FROM rows WHERE mailbox_id = ?", (box,))]
+                gone = [(box, uid) for uid in cached if uid not in keep]
+                if gone:
+                    conn.executemany("DELETE FROM rows WHERE mailbox_id = ? AND uid = ?", gone)
+                # The exact count, from the list just read: heals any drift.
+                conn.execute("UPDATE mailboxes SET count = ? WHERE id = ?", (len(cached) - len(gone), box))
+                return len(gone)
+
+        return self._run("keep_only", run, 0, (account, mailbox))
+
+    def set_modseq(self, account: str, mailbox: bytes, uidvalidity: int, highestmodseq: int | None) -> None:
+        """Record the HIGHESTMODSEQ the cached rows are in sync with.
+
+        If a write for this mailbox was skipped this session (locked, disk full), the rows
+        may miss changes up to that modseq: None is stored instead, so the next session
+        syncs every flag rather than trusting it.
+        """
+        def run(conn: sqlite3.Connection) -> None:
+            stored = None if (account, mailbox) in self._skipped else highestmodseq
+            with _write(conn):
+                box = self._mailbox_id(conn, account, mailbox, uidvalidity)
+                if box is not None:
+                    conn.execute("UPDATE mailboxes SET highestmodseq = ? WHERE id = ?", (stored, box))
+
+        self._run("set_modseq", run, None, (account, mailbox))
+
+    def forget(self, account: str, mailbox: bytes) -> None:
+        """The mailbox was deleted or renamed: drop its rows and its state."""
+        def run(conn: sqlite3.Connection) -> None:
+            with _write(conn):
+                found = self._record(conn, account, mailbox)
+                if found is not None:
+                    conn.execute("DELETE FROM rows WHERE mailbox_id = ?", (found[0],))
+                    conn.execute("DELETE FROM mailboxes WHERE id = ?", (found[0],))
+
+        self._run("forget", run, None, (account, mailbox))
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                try:
+                    conn.close()
+                except sqlite3.Error as error:
+                    log.warning("header cache %s: close failed: %s", self.path, error)
+
+    # ---------------------------------------------------------------- internals
+
+    def _run(self, what: str, call: Callable[[sqlite3.Connection], _T], default: _T,
+             mailbox: tuple[str, bytes] | None = None) -> _T:
+        """`call` on the connection; any sqlite3 error is handled here and gives `default`."""
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                return default
+            try:
+                return call(conn)
+            except sqlite3.Error as error:
+                self._failed(what, error, mailbox)
+                return default
+            finally:
+                if self._conn is conn and conn.in_transaction:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+
+    def _failed(self, what: str, error: sqlite3.Error, mailbox: tuple[str, bytes] | None) -> None:
+        kind = _kind(error)
+        if kind == "damaged":
+            log.warning("header cache %s: %s found it damaged: %s", self.path, what, error)
+            self._rebuild(error)
+            return
+        if mailbox is not None:  # a write did not happen: never trust this mailbox's modseq again
+            self._skipped.add(mailbox)
+        key = f"{kind}:{what}:{error}"
+        level = logging.DEBUG if key in self._warned else logging.WARNING
+        self._warned.add(key)
+        if kind == "locked":
+            log.log(level, "header cache %s is locked by another program; %s skipped", self.path, what)
+        else:
+            log.log(level, "header cache %s: %s failed, skipped: %s", self.path, what, error)
+
+    def _connect(self) -> sqlite3.Connection:
+        assert self.path is not None
+        _make_private_dirs(self.path.parent)
+        _make_private_file(self.path)
+        # Known before the first statement: if opening finds the file damaged and another
+        # worker has replaced it meanwhile, `_rebuild` must not move that new one aside.
+        self._file = _identity(self.path)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                log.warning("header cache %s: journal mode %s, not WAL", self.path, mode)
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT}")  # a big keep_only leaves no 70 MB -wal
+            self._ensure_schema(conn)
+            _make_private_file(self.path)  # -wal/-shm now exist: make sure of their mode
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _ensure_schema(self, conn: sqlite3.Connection) -> None:
+        if self._schema_ok(conn):
+            return
+        with _write(conn):
+            if self._schema_ok(conn):  # another worker built it while we waited
+                return
+            found = conn.execute("SELECT type, name FROM sqlite_master "
+                                 "WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite_%'").fetchall()
+            if found:
+                log.info("header cache %s: schema version %s, not %s: rebuilt empty", self.path,
+                         conn.execute("PRAGMA user_version").fetchone()[0], SCHEMA_VERSION)
+            for kind, name in found:
+                conn.execute(f'DROP {kind} IF EXISTS "{name.replace(chr(34), chr(34) * 2)}"')
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @staticmethod
+    def _schema_ok(conn: sqlite3.Connection) -> bool:
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            return False
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return _TABLES <= tables  # else rebuilt empty, as for another version
+
+    def _rebuild(self, error: BaseException) -> None:
+        """Move the damaged file aside (NAME.corrupt) and start an empty one."""
+        assert self.path is not None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+        self._rebuilds += 1
+        if self._rebuilds > _MAX_REBUILDS:
+            self._unusable(error)
+            return
+        # If the file at the path is no longer the one we opened, another worker has
+        # already moved it aside and made a new one: use that, never move it too.
+        current = _identity(self.path)
+        try:
+            if current is not None and (self._file is None or current == self._file):
+                os.replace(self.path, f"{self.path}.corrupt")
+                for suffix in ("-wal", "-shm"):
+                    try:
+                        os.unlink(f"{self.path}{suffix}")
+                    except FileNotFoundError:
+                        pass
+            self._conn = self._connect()
+        except (OSError, sqlite3.Error) as again:
+            log.warning("header cache %s: damaged (%s), and could not be rebuilt: %s", self.path, error, again)
+            self._unusable(again)
+            return
+        log.warning("header cache %s was damaged (%s); moved to %s.corrupt, rebuilt empty",
+                    self.path, error, self.path)
+        self.notice = (f"The header cache at {self.path} was damaged and has been rebuilt; "
+                       "headers are fetched again.")
+
+    def _unusable(self, error: BaseException) -> None:
+        self._conn = None
+        log.warning("header cache %s cannot be used: %s", self.path, error)
+        self.notice = (f"The header cache at {self.path} cannot be used ({error}); "
+                       "this session does not cache headers.")
+
+    @staticmethod
+    def _record(conn: sqlite3.Connection, account: str, mailbox: bytes) -> tuple[int, int, int | None, int] | None:
+        return conn.execute("SELECT id, uidvalidity, highestmodseq, count FROM mailboxes "
+                            "WHERE account = ? AND name = ?", (account, mailbox)).fetchone()
+
+    def _mailbox_id(self, conn: sqlite3.Connection, account: str, mailbox: bytes, uidvalidity: int) -> int | None:
+        """The mailbox's id if its stored UIDVALIDITY is `uidvalidity`, else None."""
+        found = self._record(conn, account, mailbox)
+        return found[0] if found is not None and found[1] == uidvalidity else None
+
+    def _make_rows(self, cursor: sqlite3.Cursor) -> list[Row]:
+        flags_of = self._decoded
+        return [Row(uid, flags_of[flags], date, size, headers) for uid, flags, date, size, headers in cursor]
+
+    def _encode(self, flags: frozenset[str]) -> str:
+        text = self._encoded.get(flags) if isinstance(flags, frozenset) else None
+        if text is None:
+            text = json.dumps(sorted(flags))
+            if isinstance(flags, frozenset) and len(self._encoded) < _MEMO_LIMIT:
+                self._encoded[flags] = text
+        return text
