@@ -239,6 +239,10 @@ userdb {{
 }}
 
 mail_location = maildir:~/Maildir
+# IDLE (tests/test_idle.py): notice other clients' changes within a second even where
+# inotify is missing (default 30 s), and send "* OK Still here" every second (default
+# 2 min) so that keep-alives show up while a test idles
+mailbox_idle_check_interval = 1 secs
 namespace inbox {{
   separator = /
   prefix =
@@ -248,6 +252,7 @@ namespace inbox {{
 
 protocol imap {{
   mail_plugins =
+  imap_idle_notify_interval = 1 secs
 {capability}}}
 
 service anvil {{
