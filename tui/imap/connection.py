@@ -21,6 +21,8 @@ An authentication failure is reported with the server's own reason and never ret
 
 from __future__ import annotations
 
+import logging
+
 import imaplib
 
 import socket
@@ -78,6 +80,10 @@ def connect(account: Account, password: str, trace: ProtocolTrace | None = None)
         )
     except Exception as error:
         raise _failure(error, account, "connecting") from None
+    if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
+        # imapclient turns imaplib's debug output on: every answer line is repr()ed for a
+        # log nobody reads, which costs more than parsing it (100,000-row fills).
+        client._imap.debug = 0
     if trace is not None:
         # Before STARTTLS and LOGIN: those are what a protocol log is for (redacted).
         trace.record_greeting(client.welcome or b"")
