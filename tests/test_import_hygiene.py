@@ -28,6 +28,16 @@ PURE_MODULES = [
     "tui.fuzzy",
     "tui.search_query",
     "tui.search_history",
+    "tui.headers",
+    "tui.cache",
+    "tui.threads",
+    "tui.list_order",
+    "tui.imap.lean_fetch",
+    "tui.imap.idle",
+    "tui.imap.ordering",
+    "tui.imap.sync",
+    "tui.list_prefs",
+    "tui.list_layout",
     "tui.imap.search",
 ]
 

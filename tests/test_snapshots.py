@@ -113,3 +113,36 @@ def test_search_results(snap_compare, fresh_demo):
     """`/` and a query: the bar above the list, only the matches, the count and query in the status line."""
 
     assert snap_compare(make_app(fresh_demo), terminal_size=(120, 40), run_before=search_results)
+
+
+def test_sort_menu(snap_compare, fresh_demo):
+    """`o`: the sort menu over the list, the current order ticked."""
+
+    async def open_menu(pilot):
+        await fully_loaded(pilot)
+        await pilot.press("o")
+        await pilot.pause()
+
+    assert snap_compare(make_app(fresh_demo), terminal_size=(120, 40), run_before=open_menu)
+
+
+def test_thread_view(snap_compare, fresh_demo):
+    """`V` on the demo INBOX: reply trees drawn before the subjects, the second thread collapsed."""
+
+    async def threads(pilot):
+        await fully_loaded(pilot)
+        listing = pilot.app.query_one(MessageList)
+        await pilot.press("V")
+        await wait_for(lambda: bool(listing.arrangement.lines))
+        replies = [i for i, uid in enumerate(listing.uids) if listing.arrangement.lines[uid].depth > 0]
+        roots = {listing.arrangement.lines[listing.uids[i]].root for i in replies}
+        second = next(i for i in replies if listing.arrangement.lines[listing.uids[i]].root == sorted(
+            roots, key=lambda root: listing.uids.index(root))[1])
+        listing.cursor = second
+        await pilot.press("z")
+        await wait_for(lambda: any(line.hidden for line in listing.arrangement.lines.values()))
+        # Back up to the first reply: the screen shows an open thread and the collapsed one.
+        listing.cursor = next(i for i, uid in enumerate(listing.uids) if listing.arrangement.lines[uid].depth > 0)
+        await pilot.pause()
+
+    assert snap_compare(make_app(fresh_demo), terminal_size=(120, 40), run_before=threads)

@@ -260,7 +260,8 @@ async def test_leaving_with_deleted_messages_asks_once(dovecot_demo):
 
 async def test_check_shows_another_clients_new_mail_flags_and_expunges(dovecot_demo):
     source = fresh_mailbox(dovecot_demo, 3)
-    app = MailApp(dovecot_demo.account, dovecot_demo.password)
+    # Without IDLE (else the news is there before `r`: see test_new_mail_appears_without_a_key_press).
+    app = MailApp(dovecot_demo.account, dovecot_demo.password, worker_options={"use_idle": False})
     async with app.run_test(size=(120, 40)) as pilot:
         listing = await open_named(app, source, 3)
         oldest, middle, newest = sorted(listing.uids)
@@ -279,6 +280,30 @@ async def test_check_shows_another_clients_new_mail_flags_and_expunges(dovecot_d
         await wait_for(lambda: new in listing.envelopes)
         assert listing.envelopes[new].subject == "Arrived meanwhile"
         assert "1 message new" in status_text(app) or "1 new" in status_text(app).lower()
+
+
+async def test_new_mail_appears_without_a_key_press(demo_target):
+    """IDLE: another client's new mail, flag and expunge reach the list with no key pressed."""
+    source = fresh_mailbox(demo_target, 3)
+    app = MailApp(demo_target.account, demo_target.password)
+    async with app.run_test(size=(120, 40)):
+        listing = await open_named(app, source, 3)
+        oldest, middle, newest = sorted(listing.uids)
+        other = raw_client(demo_target.account, demo_target.password)
+        other.select_folder(source.encode())
+        other.add_flags([middle], [b"\\Flagged"])
+        other.add_flags([oldest], [b"\\Deleted"])
+        other.expunge()
+        other.append(source.encode(), make_message(98, subject="Pushed by IDLE"))
+        other.logout()
+        await wait_for(lambda: len(listing.uids) == 3 and oldest not in listing.uids and listing.uids[0] > newest
+                       and listing.envelopes.get(middle) is not None and listing.envelopes[middle].flagged, timeout=15)
+        new = listing.uids[0]
+        await wait_for(lambda: new in listing.envelopes)
+        assert listing.envelopes[new].subject == "Pushed by IDLE"
+        assert "3 messages" in status_text(app)
+        commands = [t.command for t in app.session.options["trace"].snapshot()[1]]
+        assert "IDLE" in commands  # pushed, not polled
 
 
 async def test_keyword_from_the_palette_action(dovecot_demo):

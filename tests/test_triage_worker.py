@@ -415,7 +415,8 @@ def test_remove_copies_needs_uidplus(dovecot_no_uidplus):
 def test_check_sees_new_mail_flags_and_expunges(demo_target):
     target = demo_target
     name, uids = mailbox_with(target, "Check", 3)
-    with WorkerHarness(target.account, target.password) as harness:
+    # Without IDLE: the news must come with the command's answer, not before it.
+    with WorkerHarness(target.account, target.password, use_idle=False) as harness:
         _, selected = opened(harness, name)
         quiet = harness.worker.submit(CheckMailbox(name, selected.uidvalidity))
         nothing = answer(harness, MailboxChanged, quiet)
@@ -447,7 +448,8 @@ def test_check_sees_new_mail_flags_and_expunges(demo_target):
 def test_a_command_also_reports_other_clients_changes(dovecot_demo):
     target = dovecot_demo
     name, uids = mailbox_with(target, "Piggy", 4)
-    with WorkerHarness(target.account, target.password) as harness:
+    # Without IDLE: the news must come with the command's answer, not before it.
+    with WorkerHarness(target.account, target.password, use_idle=False) as harness:
         _, selected = opened(harness, name)
         other = raw_client(target.account, target.password)
         other.append(name, make_message(60))

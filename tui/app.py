@@ -37,6 +37,8 @@ from .imap.contract import (
     MessagesCopied,
     MessagesExpunged,
     MessageFetched,
+    MessagesOrdered,
+    Notice,
     Reconnected,
     Request,
     RequestFailed,
@@ -48,6 +50,7 @@ from .imap.contract import (
 from .imap.trace import ProtocolTrace
 from .mailbox_admin import MailboxAdminMixin
 from .palette import palette_commands
+from .ordering import OrderingMixin
 from .searching import SearchMixin
 from .triage import TriageMixin
 from .imap.worker import ImapWorker
@@ -73,7 +76,7 @@ class ImapResult(Message):
         self.result = result
 
 
-class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
+class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tui-mail"
     # The screen gets -narrow below 100 columns: app.tcss gives the list and viewer the room.
@@ -100,6 +103,7 @@ class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
         worker_options: dict | None = None,
         debug_imap: Path | None = None,
         search_history: Path | None = None,
+        list_prefs: Path | None = None,
     ) -> None:
         """`account` opens first; `others` are further accounts, each its own tree root.
 
@@ -125,6 +129,7 @@ class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
         self._row_requests: dict[int, tuple[int, ...]] = {}  # FetchEnvelopes id -> its UIDs
         self._init_triage()
         self._init_search(search_history)
+        self._init_ordering(list_prefs)
         self._notice = ""
 
     def compose(self) -> ComposeResult:
@@ -247,6 +252,8 @@ class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
                 self._handle_selected(session, result)
             case SearchFinished():
                 self._search_finished(session, result)
+            case MessagesOrdered():
+                self._messages_ordered(session, result)
             case EnvelopesFetched():
                 self._handle_envelopes(session, result)
             case MessageFetched():
@@ -268,6 +275,8 @@ class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
                 self._mailbox_managed(session, result)
             case Checkpointed():
                 self._checkpointed(session, result)
+            case Notice(message=text):
+                self.notify(safe_line(text, 300), title=safe_line(session.name), timeout=10, markup=False)
             case RequestFailed(message=text):
                 self._handle_failure(session, result.request_id, text)
 
@@ -319,6 +328,7 @@ class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
             self.forget_search()
             self._notice = ""
         self.query_one(MessageList).show_mailbox(result.selected.uids, keep_cursor=same_view)
+        self.apply_saved_order()
         self._show_status()
         if same_view:
             self.search_again()  # mail may have come or gone while the connection was down
@@ -331,7 +341,7 @@ class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
             return
         self._loaded = max(self._loaded, result.loaded)
         self._row_requests.pop(result.request_id, None)
-        self.query_one(MessageList).add_envelopes(result.envelopes)
+        self.query_one(MessageList).add_rows(result.rows)
         self._show_status()
 
     def _handle_message(self, session: AccountSession, result: MessageFetched) -> None:
@@ -360,7 +370,9 @@ class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
         session.submit(FetchStatus(result.raw_name))  # unread counts follow the server
 
     def _handle_failure(self, session: AccountSession, request_id: int, text: str) -> None:
-        if self._triage_failed(request_id, text) or self._search_failed(request_id, text):
+        if self._triage_failed(request_id, text) or self._search_failed(request_id, text) or self._order_failed(
+            request_id, text
+        ):
             return
         if request_id == self._message_request:
             self.query_one(MessageView).show_error(f"Cannot show this message: {text}")
@@ -417,12 +429,16 @@ class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
     def on_message_list_rows_wanted(self, event: MessageList.RowsWanted) -> None:
         # Asked for while the previous mailbox was shown, and handled after this one opened:
         # those UIDs name other messages here (or none), and their rows would never go away.
-        if self.selected is None or event.view != self.query_one(MessageList).view:
+        try:
+            listing = self.query_one(MessageList)
+        except NoMatches:  # the app is closing
+            return
+        if self.selected is None or event.view != listing.view:
             return
         uids = event.uids
         request = self.session.submit(FetchEnvelopes(self.selected.raw_name, self.selected.uidvalidity, uids))
         if request is None:  # not connected: ask again when these rows are next on screen
-            self.query_one(MessageList).forget_requested(uids)
+            listing.forget_requested(uids)
         else:
             self._row_requests[request.id] = uids
 
@@ -511,5 +527,8 @@ class MailApp(SearchMixin, TriageMixin, MailboxAdminMixin, App[None]):
             search=self.search_summary() if selected is not None else None,
             notice=self._notice,
             problem=self.session.problem,
+            order=self.order_summary(),
         )
-        self.query_one("#status", Static).update(line)
+        # One line of fixed height: no need to lay the screen out again (that is a full
+        # repaint, 50 times during a 100,000-row fill).
+        self.query_one("#status", Static).update(line, layout=False)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
 from pathlib import Path
 
-from platformdirs import user_state_path
+from platformdirs import user_cache_path, user_state_path
 
 from . import __version__
 from .config import OAUTH_METHODS
@@ -122,6 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     return run_account(args)
 
 
+def header_cache_path() -> Path | None:
+    """$XDG_CACHE_HOME/tui-mail/headers.sqlite3; TUI_MAIL_NO_CACHE=1 turns the cache off."""
+    if os.environ.get("TUI_MAIL_NO_CACHE"):
+        return None
+    return user_cache_path("tui-mail") / "headers.sqlite3"
+
+
 def _debug_path(args: argparse.Namespace) -> Path | None:
     return args.debug_imap.expanduser() if args.debug_imap is not None else None
 
@@ -141,7 +149,9 @@ def run_account(args: argparse.Namespace) -> int:
 
     (account, secret), *others = logins
     app = MailApp(account, secret, others=others, read_only=args.read_only, debug_imap=_debug_path(args),
-                  search_history=user_state_path("tui-mail") / "search-history")
+                  search_history=user_state_path("tui-mail") / "search-history",
+                  list_prefs=user_state_path("tui-mail") / "list-order.json",
+                  worker_options={"cache_path": header_cache_path()})
     app.run()
     for failure in app.startup_failures:
         print(f"tui-mail: {failure}", file=sys.stderr)

@@ -34,6 +34,11 @@ def palette_commands(app: MailApp) -> Iterator[SystemCommand]:
     yield SystemCommand("Quick filter: this thread's subject", "Show the messages with this subject, Re: or not",
                         app.filter_by_thread_subject)
     yield SystemCommand("Show all messages", "Leave the search (Esc)", app.clear_search)
+    yield SystemCommand("Sort...", "Order the list by date, arrival, sender, subject or size; threads (o)",
+                        app.action_sort_menu)
+    yield SystemCommand("Thread view", "Show the list as threads, or not (V)", app.action_toggle_threads)
+    yield SystemCommand("Collapse or expand this thread", "In the thread view (z)", listing.action_toggle_thread)
+    yield SystemCommand("Collapse or expand all threads", "In the thread view (Z)", listing.action_toggle_all_threads)
     yield SystemCommand("Open message", "Open the message under the cursor (Enter)", app.action_open_message)
     yield SystemCommand("Close message", "Close the message viewer (Esc)", app.action_close_viewer)
     yield SystemCommand("Toggle read", "Mark read/unread: tagged messages, else this one (N)",

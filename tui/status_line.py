@@ -17,9 +17,10 @@ def status_line(
     loaded: int,
     search: Text | None,
     notice: str,
+    order: str = "",
     problem: str,
 ) -> Text:
-    """`INBOX  1,234 messages  5 unseen  loading 500/1234 (40%)  ·  search  ·  notice  ! problem`.
+    """`INBOX  1,234 messages  5 unseen  loading 500/1234 (40%)  by date  ·  search  ·  notice  ! problem`.
 
     `account` is shown first when there are several; every text from the server or the
     user goes through safe_line.
@@ -35,6 +36,8 @@ def status_line(
             line.append("  read-only", style="bold yellow")
         if total and loaded < total:
             line.append(f"  loading {loaded}/{total} ({loaded * 100 // total}%)", style="dim")
+        if order:
+            line.append(f"  by {order}", style="dim")
         if search is not None:
             line.append("  ·  ")
             line.append_text(search)

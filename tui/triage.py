@@ -100,7 +100,7 @@ class TriageMixin:
         flag = FLAG_KEYS[name]
         listing = self.query_one(MessageList)
         targets = listing.targets
-        have_all = all(flag in listing.envelopes[uid].flags for uid in targets if uid in listing.envelopes)
+        have_all = all(flag in listing.rows[uid].flags for uid in targets if uid in listing.rows)
         self._store(targets, flag, add=not have_all)
 
     def action_set_deleted(self, deleted: bool) -> None:
@@ -110,10 +110,10 @@ class TriageMixin:
         if not self._writable_selection() or not uids:
             return
         selected = self.selected
-        envelopes = self.query_one(MessageList).envelopes
+        rows = self.query_one(MessageList).rows
         # Undo touches only what this action changed: a message already flagged stays flagged.
         # A row not loaded yet has unknown flags: undo leaves it alone rather than guess.
-        changing = tuple(uid for uid in uids if uid in envelopes and (flag in envelopes[uid].flags) != add)
+        changing = tuple(uid for uid in uids if uid in rows and (flag in rows[uid].flags) != add)
         entry = FlagsUndo(self.session.name, selected.raw_name, selected.uidvalidity, changing, flag, add)
         verb, done = ("Setting", "set on") if add else ("Clearing", "cleared from")
         self._send(
@@ -141,7 +141,7 @@ class TriageMixin:
             self._show_status("This mailbox allows no custom keywords (its PERMANENTFLAGS name none).")
             return
         present = sorted(
-            {f for uid in uids if uid in listing.envelopes for f in listing.envelopes[uid].flags} - SYSTEM_FLAGS
+            {f for uid in uids if uid in listing.rows for f in listing.rows[uid].flags} - SYSTEM_FLAGS
         )
         if not add and not present:
             self._show_status(f"No keywords on the {count_text(len(uids))} chosen.")

@@ -11,6 +11,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from ..models import Envelope, Mailbox, MailboxStatus, MessageRef, SelectedMailbox
+from ..headers import Row, envelope_of
 from .search import SearchCommand
 
 _request_ids = itertools.count(1)
@@ -64,6 +65,18 @@ class SearchMessages(Request):
     uidvalidity: int
     command: SearchCommand
     query: str
+
+
+@dataclass(frozen=True)
+class OrderMessages(Request):
+    """The open mailbox's UIDs in the server's order: SORT by `key`, or THREAD=REFERENCES
+    with `threads`. For while the local index is not complete yet."""
+
+    raw_name: bytes
+    uidvalidity: int
+    key: str  # one of list_prefs.SORT_KEYS
+    reverse: bool
+    threads: bool
 
 
 @dataclass(frozen=True)
@@ -215,11 +228,18 @@ class MailboxSelected(Result):
 
 @dataclass(frozen=True)
 class EnvelopesFetched(Result):
+    """List rows, as fetched or read from the header cache (undecoded: see tui.headers)."""
+
     raw_name: bytes
     uidvalidity: int
-    envelopes: tuple[Envelope, ...]
-    loaded: int  # rows with an envelope so far, this one included
+    rows: tuple[Row, ...]
+    loaded: int  # rows known so far, these included
     total: int
+
+    @property
+    def envelopes(self) -> tuple[Envelope, ...]:
+        """The rows decoded (all of them: for tests and small batches, not the bulk path)."""
+        return tuple(envelope_of(row) for row in self.rows)
 
 
 @dataclass(frozen=True)
@@ -310,6 +330,26 @@ class MailboxManaged(Result):
     action: str  # "created", "renamed", "deleted", "subscribed", "unsubscribed"
     raw_name: bytes
     new_name: bytes | None = None
+
+
+@dataclass(frozen=True)
+class MessagesOrdered(Result):
+    """The answer to OrderMessages: `uids` in the server's order, or `threads` (roots)."""
+
+    raw_name: bytes
+    uidvalidity: int
+    key: str
+    reverse: bool
+    threaded: bool
+    uids: tuple[int, ...] = ()  # SORT's answer
+    threads: tuple = ()  # THREAD's answer: threads.ThreadNode roots
+
+
+@dataclass(frozen=True)
+class Notice(Result):
+    """Something the user should know that is not a failure (e.g. the header cache was rebuilt)."""
+
+    message: str
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ Failures are one RequestFailed. No Textual here.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable
 
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
@@ -54,8 +53,8 @@ log = logging.getLogger(__name__)
 
 
 class TriageHandlers:
-    """Needs from ImapWorker: account, _client, _selection, _background, _post, _select,
-    _list_mailboxes, _queue_fill_first."""
+    """Needs from ImapWorker: account, _client, _cache, _selection, _background, _post, _select,
+    _list_mailboxes, _queue_fill_first, _drop_fills, flags_now, gone_now."""
 
     def _handle_triage(self, request: Request) -> bool:
         handler = {
@@ -107,6 +106,8 @@ class TriageHandlers:
         if changes.vanished:
             sel.vanished.update(changes.vanished)
             sel.loaded.difference_update(changes.vanished)
+            self.gone_now(changes.vanished)
+        self.flags_now(changes.flags)
         if changes.new:
             self._queue_fill_first(sel.request_id, changes.new)
         return changes
@@ -153,7 +154,7 @@ class TriageHandlers:
         """Act on a mailbox that is not open (an undo), then open the user's one again."""
         user = self._selection
         self._selection = None
-        self._background = deque(step for step in self._background if step[0] != "fill")
+        self._drop_fills()
         aborted = False
         try:
             if mutations.open_for_change(self._client, raw_name) != uidvalidity:
@@ -258,6 +259,8 @@ class TriageHandlers:
         else:
             self._away_from(raw_name, lambda: mutations.delete_mailbox(client, raw_name))
             action = "deleted"
+        if new_name is not None or isinstance(request, DeleteMailbox):
+            self._cache.forget(self.account.name, raw_name)
         self._post(MailboxManaged(request.id, action, raw_name, new_name))
         self._list_mailboxes(request.id, b"*", with_status=True)
 
@@ -276,7 +279,7 @@ class TriageHandlers:
             return
         mutations.leave_mailbox(self._client)
         self._selection = None
-        self._background = deque(step for step in self._background if step[0] != "fill")
+        self._drop_fills()
         try:
             work()
         except (IMAPClientAbortError, OSError):

@@ -23,7 +23,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, IMAPCli
 from . import commands
 from .commands import Untagged, quote_mailbox, run_command
 from .contract import CopyUid
-from .uidset import compress_uids
+from .uidset import compress_uids, parse_uid_set
 
 MAX_ROUNDS = 3  # searches one synchronisation may spend before it takes what it has
 NO_UIDPLUS_UNDO = "cannot undo the copy: the server lacks UIDPLUS, so only these messages cannot be removed"
@@ -292,8 +292,32 @@ class _View:
             self._fetch(event)
         elif kind == "LEFTOVER":
             self._leftovers(event.leftovers or {})
-        elif kind in ("UNPARSED", "VANISHED"):
+        elif kind == "VANISHED":
+            self._vanished(event.text)
+        elif kind == "UNPARSED":
             self.dirty = True
+
+    def _vanished(self, text: str) -> None:
+        """VANISHED (QRESYNC enabled: it replaces EXPUNGE) names UIDs, not positions."""
+        if self.dirty:
+            return
+        if text.upper().startswith("(EARLIER)"):
+            return  # about the time before this session's view: SELECT has dealt with it
+        try:
+            gone = parse_uid_set(text.strip())
+        except ValueError:
+            self.dirty = True
+            return
+        if None in self.seq:
+            self.dirty = True  # it may name a message whose UID we do not know yet
+            return
+        # Sequence order is UID order: each range is one slice of seq, found by bisection.
+        doomed: set[int] = set()
+        for low, high in gone:
+            doomed.update(self.seq[bisect.bisect_left(self.seq, low):bisect.bisect_right(self.seq, high)])
+        before = len(self.seq)
+        self.seq = [uid for uid in self.seq if uid not in doomed]
+        self.moved = self.moved or len(self.seq) != before
 
     def _expunge(self, number: int) -> None:
         if self.dirty:

@@ -13,16 +13,20 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
+from ..cache import HeaderCache
 from ..config import Account
+from ..headers import Row
 from ..models import MailboxStatus
-from . import commands, search
+from . import commands, idle, lean_fetch, ordering, search, sync
 from .connection import ConnectError, connect
 from .handlers import TriageHandlers
 from .trace import ProtocolTrace
@@ -39,8 +43,12 @@ from .contract import (
     FlagsChanged,
     ListMailboxes,
     MailboxesListed,
+    MailboxChanged,
     MailboxSelected,
     MessageFetched,
+    MessagesOrdered,
+    Notice,
+    OrderMessages,
     Reconnected,
     Request,
     RequestFailed,
@@ -55,9 +63,13 @@ from .contract import (
 
 log = logging.getLogger(__name__)
 
-FILL_BATCH = 500
+FILL_BATCH = 2000  # rows per background step: small enough that a key press never waits long
+FIRST_BATCH = 100  # the first step: about a screenful
+FILL_PAUSE = 0.005  # seconds the worker rests after a fill step: the UI thread gets the GIL
 MAX_RETRIES = 1  # a request that drops the connection again is reported, not sent a third time
-KEEPALIVE = 60.0  # seconds of idleness before a NOOP
+KEEPALIVE = 60.0  # seconds of quiet before a NOOP, without IDLE: it notices new mail and dead links
+IDLE_RENEW = 5 * 60.0  # IDLE is left and entered again this often: the server's limit is 29 minutes
+STATUS_EVERY = 5 * 60.0  # the other mailboxes' counts are asked again this often
 RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)  # then every 60 s
 MAX_MESSAGE_BYTES = 20 * 1024 * 1024  # a later issue fetches huge parts by ranges
 
@@ -73,6 +85,12 @@ class _Selection:
     uids: list[int] = field(default_factory=list)  # ascending: the mailbox as we last knew it
     vanished: set[int] = field(default_factory=set)  # gone since it was opened: not filled any more
     writable: bool = True  # False when the server opened it READ-ONLY
+    cached_rows: Iterator[list[Row]] | None = None  # the header cache's rows not posted yet
+    # Without CONDSTORE the cache's flags may be stale. Until every message's flags are in
+    # (fresh_flags), the flags of the rows posted are kept (posted_flags) to correct them
+    # afterwards; then cached rows are corrected as they are read. Kept current by the session.
+    fresh_flags: dict[int, frozenset[str]] | None = None
+    posted_flags: dict[int, frozenset[str]] | None = None
 
 
 class ImapWorker(TriageHandlers):
@@ -86,7 +104,11 @@ class ImapWorker(TriageHandlers):
         connect_fn: Callable[[Account, str], IMAPClient] = connect,
         reconnect_delays: tuple[float, ...] = RECONNECT_DELAYS,
         keepalive: float = KEEPALIVE,
+        idle_renew: float = IDLE_RENEW,
+        use_idle: bool = True,
+        status_every: float = STATUS_EVERY,
         trace: ProtocolTrace | None = None,
+        cache_path: Path | None = None,
     ) -> None:
         self.account = account
         # Kept for reconnects, in memory only; a callable (an OAuth token command)
@@ -95,12 +117,21 @@ class ImapWorker(TriageHandlers):
         self._post = post
         self._reconnect_delays = reconnect_delays
         self._keepalive = keepalive
+        self._idle_renew = idle_renew
+        self._status_every = status_every
+        self._waker = idle.Waker()  # ends an IDLE wait when a request comes
+        self._use_idle = use_idle  # False: poll with NOOP even where IDLE works
+        self._no_idle = False  # the server refused IDLE on this connection: poll with NOOP
+        self._status_names: tuple[bytes, ...] = ()  # the mailboxes whose counts the tree shows
+        self._status_due = float("inf")
         self.trace = trace
         self._drops = 0  # connection drops since the last step that worked
         self._lost_selection: _Selection | None = None
         self._stopping = threading.Event()
         self._fill_batch = fill_batch
         self._connect = connect_fn
+        self._cache_path = cache_path
+        self._cache = HeaderCache(None)  # the real one is opened on the worker thread (sqlite3 objects stay on theirs)
         self._requests: queue.Queue[Request] = queue.Queue()
         self._background: deque[tuple] = deque()
         self._selection: _Selection | None = None
@@ -112,16 +143,30 @@ class ImapWorker(TriageHandlers):
 
     def submit(self, request: Request) -> Request:
         self._requests.put(request)
+        self._waker.wake()
         return request
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
         self._requests.put(Shutdown())
+        self._waker.wake()
         self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._waker.close()
 
     # -- the thread -------------------------------------------------------
 
     def _run(self) -> None:
+        if self._cache_path is not None:
+            self._cache = HeaderCache(self._cache_path)
+            if self._cache.notice:
+                self._post(Notice(0, self._cache.notice))
+        try:
+            self._run_connected()
+        finally:
+            self._cache.close()
+
+    def _run_connected(self) -> None:
         try:
             self._client = self._open()
         except ConnectError as error:
@@ -153,15 +198,20 @@ class ImapWorker(TriageHandlers):
 
     def _loop(self) -> None:
         while True:
+            self._queue_status_refresh()
+            idling = not self._background and self._can_idle()
             try:
-                if self._background:
+                if self._background or idling:
                     request = self._requests.get(block=False)
                 else:
-                    request = self._requests.get(timeout=self._keepalive)
+                    request = self._requests.get(timeout=self._quiet_time(self._keepalive))
             except queue.Empty:
-                # Background work, or an idle NOOP that notices a dropped connection
-                # before the user's next key press does.
-                step = self._background_step if self._background else self._keepalive_noop
+                # Background work; else wait in IDLE for news of the open mailbox; else a
+                # NOOP that notices new mail and a dropped connection before the user does.
+                if self._background:
+                    step = self._background_step
+                else:
+                    step = self._idle_step if idling else self._poll_step
                 if not self._guarded(0, step) and not self._reconnect():
                     return
                 continue
@@ -185,7 +235,7 @@ class ImapWorker(TriageHandlers):
         selection = self._selection or self._lost_selection
         self._lost_selection = selection  # kept until a re-select succeeds
         self._selection = None
-        self._background = deque(step for step in self._background if step[0] != "fill")
+        self._drop_fills()
         while True:
             # The backoff grows across back-to-back drops; only a success resets it.
             delay = self._reconnect_delays[min(self._drops, len(self._reconnect_delays) - 1)]
@@ -208,6 +258,7 @@ class ImapWorker(TriageHandlers):
                 log.warning("reconnect failed: %s", error)
                 self._post(ConnectionLost(0, f"Reconnecting to {self.account.host} failed ({error}); retrying…"))
                 continue
+            self._no_idle = False  # a new connection (maybe another server behind the name)
             self._post(Reconnected(0, self._capabilities()))
             if selection is None:
                 return True
@@ -246,9 +297,54 @@ class ImapWorker(TriageHandlers):
             self._post(RequestFailed(request_id, f"Unexpected error: {error}"))
         return True
 
-    def _keepalive_noop(self) -> None:
-        # Its answers (new mail, expunges) are kept in order for the next CheckMailbox.
-        commands.run_command(self._client, "NOOP")
+    def _can_idle(self) -> bool:
+        return (self._use_idle and self._selection is not None and not self._no_idle
+                and idle.can_idle(self._client))
+
+    def _quiet_time(self, limit: float) -> float:
+        """How long the worker may wait for a request before it has something to do."""
+        return max(0.0, min(limit, self._status_due - time.monotonic()))
+
+    def _idle_step(self) -> None:
+        try:
+            outcome = idle.wait_for_changes(self._client, self._waker, self._quiet_time(self._idle_renew))
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError as error:  # refused: this server gets NOOPs instead
+            log.warning("IDLE refused, polling instead: %s", error)
+            self._no_idle = True
+            return
+        if outcome == "changed" and self._selection is not None and not self._refresh_open_mailbox():
+            self._no_idle = True  # the news cannot be read: polling will not spin on it
+
+    def _poll_step(self) -> None:
+        if self._selection is not None:
+            self._refresh_open_mailbox()
+        else:
+            commands.run_command(self._client, "NOOP")
+
+    def _refresh_open_mailbox(self) -> bool:
+        """What other clients changed, for the list: new mail, flags, expunges. False if it failed."""
+        try:
+            changes = self._sync()
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError as error:
+            log.warning("checking the open mailbox failed: %s", error)
+            return False
+        self._post_changes(0, changes, always=False)
+        return True
+
+    def _queue_status_refresh(self) -> None:
+        """Every few minutes, the other mailboxes' counts again, in the background."""
+        if time.monotonic() < self._status_due or self._client is None:
+            return
+        self._status_due = time.monotonic() + self._status_every
+        open_name = self._selection.raw_name if self._selection is not None else None
+        queued = {step[2] for step in self._background if step[0] == "status"}
+        self._background.extend(
+            ("status", 0, name) for name in self._status_names if name != open_name and name not in queued
+        )
 
     def _handle(self, request: Request) -> None:
         if isinstance(request, ListMailboxes):
@@ -265,12 +361,17 @@ class ImapWorker(TriageHandlers):
             self._store_flags(request)
         elif isinstance(request, SearchMessages):
             self._search(request)
+        elif isinstance(request, OrderMessages):
+            self._order(request)
         else:
             self._handle_triage(request)
 
     def _list_mailboxes(self, request_id: int, pattern: bytes, with_status: bool) -> None:
         mailboxes = commands.list_mailboxes(self._client, pattern)
         self._post(MailboxesListed(request_id, tuple(mailboxes)))
+        if with_status and pattern == b"*":
+            self._status_names = tuple(m.raw_name for m in mailboxes if m.selectable)
+            self._status_due = time.monotonic() + self._status_every
         if with_status:
             self._background.extend(("status", request_id, m.raw_name) for m in mailboxes if m.selectable)
 
@@ -278,20 +379,43 @@ class ImapWorker(TriageHandlers):
         # If this SELECT fails, no mailbox is selected any more (RFC 3501): forget the
         # old one first, so its fill cannot run against the wrong (or no) mailbox.
         self._selection = None
-        self._background = deque(step for step in self._background if step[0] != "fill")
-        selected = commands.select_mailbox(self._client, raw_name, read_only)
+        self._drop_fills()
+        opened = sync.open_mailbox(self._client, self._cache, self.account.name, raw_name, read_only)
+        selected = opened.selected
         commands.reset_journal(self._client)
-        self._selection = _Selection(
+        sel = _Selection(
             selected.raw_name, selected.uidvalidity, len(selected.uids), set(), request_id, read_only,
             uids=list(selected.uids), writable=not selected.read_only,
+            posted_flags={} if opened.how == "flags" else None,
         )
+        self._selection = sel
         self._post(MailboxSelected(request_id, selected))
-        self._queue_fill(request_id, selected.uids)
+        if not opened.cached:
+            self._queue_fill(request_id, selected.uids)
+            return
+        # The cached rows, newest first: the first screenful now, the rest in the background;
+        # only what the cache lacks (new mail, mostly) comes from the server.
+        sel.cached_rows = self._cache.rows(self.account.name, raw_name, selected.uidvalidity, batch=self._fill_batch)
+        self._post_cached(request_id)
+        self._queue_fill(request_id, tuple(uid for uid in selected.uids if uid not in opened.cached))
+        self._background.appendleft(("cached", request_id, None))
+        if opened.how == "flags":  # right after the first screenful: are its flags still true?
+            self._background.appendleft(("flags", request_id, None))
+
+    def _drop_fills(self) -> None:
+        """The open mailbox's background loading: gone with the mailbox."""
+        self._background = deque(step for step in self._background if step[0] not in ("fill", "cached", "flags"))
 
     def _queue_fill(self, request_id: int, uids: tuple[int, ...]) -> None:
+        """The rows to fetch, newest first, ahead of the mailbox counts: the list is what the
+        user looks at. The first batch is a screenful, so the first screen never waits for
+        a big one."""
         newest_first = list(reversed(uids))
-        for start in range(0, len(newest_first), self._fill_batch):
-            self._background.append(("fill", request_id, newest_first[start : start + self._fill_batch]))
+        first = min(FIRST_BATCH, self._fill_batch)
+        steps = [("fill", request_id, newest_first[:first])] if newest_first else []
+        for start in range(first, len(newest_first), self._fill_batch):
+            steps.append(("fill", request_id, newest_first[start : start + self._fill_batch]))
+        self._background.extendleft(reversed(steps))
 
     def _queue_fill_first(self, request_id: int, uids: list[int]) -> None:
         """New mail: its rows go before the rest of the fill."""
@@ -308,6 +432,60 @@ class ImapWorker(TriageHandlers):
             sel = self._selection
             present = [uid for uid in arg if uid not in sel.vanished]  # no rows for what has gone
             self._fetch_envelopes(request_id, sel.raw_name, sel.uidvalidity, present)
+            # Parsing holds the GIL; without a pause the UI thread waits for it at every step
+            # of drawing a frame, and a key press takes 100 ms to show.
+            time.sleep(FILL_PAUSE)
+        elif kind == "cached" and self._selection and self._selection.request_id == request_id:
+            if self._post_cached(request_id):
+                self._background.appendleft(("cached", request_id, None))
+        elif kind == "flags" and self._selection and self._selection.request_id == request_id:
+            self._correct_posted_flags(request_id)
+
+    def _correct_posted_flags(self, request_id: int) -> None:
+        """No CONDSTORE: every message's flags, against the cached rows already shown."""
+        sel = self._selection
+        fresh = lean_fetch.all_flags(self._client)
+        shown, sel.posted_flags = sel.posted_flags or {}, None
+        changed = {uid: fresh[uid] for uid, flags in shown.items() if uid in fresh and fresh[uid] != flags}
+        sel.fresh_flags = fresh  # the cached rows still to come are corrected as they are read
+        if changed:
+            self._cache.set_flags(self.account.name, sel.raw_name, sel.uidvalidity, changed.items())
+            self._post(MailboxChanged(request_id, sel.raw_name, sel.uidvalidity, tuple(sel.uids), (), (),
+                                      tuple(sorted(changed.items()))))
+
+    def _post_cached(self, request_id: int) -> bool:
+        """Post the next batch of cached rows; False when there are no more."""
+        sel = self._selection
+        batch = next(sel.cached_rows, None) if sel.cached_rows is not None else None
+        if batch is None:
+            sel.cached_rows = None
+            return False
+        rows = [row for row in batch if row.uid not in sel.vanished and row.uid not in sel.loaded]
+        self._post_rows(request_id, sel, self._corrected(sel, rows))
+        return True
+
+    def _corrected(self, sel: _Selection, rows: list[Row]) -> list[Row]:
+        """Cached rows with the flags the server has now (see _Selection.fresh_flags)."""
+        fresh = sel.fresh_flags
+        if fresh is None:
+            return rows
+        changed = []
+        for index, row in enumerate(rows):
+            flags = fresh.get(row.uid)
+            if flags is not None and flags != row.flags:
+                rows[index] = row.with_flags(flags)
+                changed.append((row.uid, flags))
+        if changed:
+            self._cache.set_flags(self.account.name, sel.raw_name, sel.uidvalidity, changed)
+        return rows
+
+    def _post_rows(self, request_id: int, sel: _Selection, rows: list[Row]) -> None:
+        if not rows:
+            return
+        sel.loaded.update(row.uid for row in rows)
+        if sel.posted_flags is not None:
+            sel.posted_flags.update((row.uid, row.flags) for row in rows)
+        self._post(EnvelopesFetched(request_id, sel.raw_name, sel.uidvalidity, tuple(rows), len(sel.loaded), sel.total))
 
     def _status(self, raw_name: bytes) -> MailboxStatus:
         sel = self._selection
@@ -326,11 +504,32 @@ class ImapWorker(TriageHandlers):
                 raise ValueError("that mailbox is not open right now")
             return  # a fill for a mailbox we have left: nobody is waiting for it
         wanted = [uid for uid in uids if uid not in sel.loaded]
+        if wanted and sel.cached_rows is not None:  # still reading the cache: these may be in it
+            cached = self._cache.rows_for(self.account.name, raw_name, uidvalidity, wanted)
+            self._post_rows(request_id, sel, self._corrected(sel, [cached[uid] for uid in wanted if uid in cached]))
+            wanted = [uid for uid in wanted if uid not in cached]
         if not wanted:
             return
-        envelopes = commands.fetch_envelopes(self._client, wanted)
-        sel.loaded.update(wanted)
-        self._post(EnvelopesFetched(request_id, raw_name, uidvalidity, tuple(envelopes), len(sel.loaded), sel.total))
+        rows = lean_fetch.fetch_rows(self._client, wanted)
+        self._cache.put_rows(self.account.name, raw_name, uidvalidity, [row for row in rows if not row.placeholder])
+        if sel.fresh_flags is not None:
+            sel.fresh_flags.update((row.uid, row.flags) for row in rows)
+        self._post_rows(request_id, sel, rows)
+
+    def flags_now(self, changes: dict[int, frozenset[str]]) -> None:
+        """Flags the server has now for messages of the open mailbox: into the cache too."""
+        sel = self._selection
+        if sel is None or not changes:
+            return
+        if sel.fresh_flags is not None:
+            sel.fresh_flags.update(changes)
+        self._cache.set_flags(self.account.name, sel.raw_name, sel.uidvalidity, changes.items())
+
+    def gone_now(self, uids: list[int]) -> None:
+        """Messages expunged from the open mailbox: out of the cache."""
+        sel = self._selection
+        if sel is not None and uids:
+            self._cache.remove(self.account.name, sel.raw_name, sel.uidvalidity, uids)
 
     def _store_flags(self, request: StoreFlags) -> None:
         sel = self._writable_selection(request.raw_name, request.uidvalidity)
@@ -345,6 +544,7 @@ class ImapWorker(TriageHandlers):
                                     tuple(commands.read_flags(self._client, uids).items())))
             raise
         self._post(FlagsChanged(request.id, sel.raw_name, sel.uidvalidity, tuple(flags.items())))
+        self.flags_now(flags)
         # And what other clients did meanwhile, if anything.
         self.follow_up(request.id, reported=flags)
 
@@ -357,6 +557,21 @@ class ImapWorker(TriageHandlers):
         self._post(SearchFinished(request.id, sel.raw_name, sel.uidvalidity, request.query, tuple(uids)))
         self.follow_up(request.id)  # what other clients did meanwhile: the list must match the server
 
+    def _order(self, request: OrderMessages) -> None:
+        sel = self._selection
+        if sel is None or (sel.raw_name, sel.uidvalidity) != (request.raw_name, request.uidvalidity):
+            raise ValueError("that mailbox is no longer open")
+        if request.threads:
+            roots = ordering.server_threads(self._client)
+            answer = MessagesOrdered(request.id, sel.raw_name, sel.uidvalidity, request.key, request.reverse,
+                                     True, threads=tuple(roots))
+        else:
+            uids = ordering.server_sort(self._client, request.key, request.reverse)
+            answer = MessagesOrdered(request.id, sel.raw_name, sel.uidvalidity, request.key, request.reverse,
+                                     False, uids=tuple(uids))
+        self._post(answer)
+        self.follow_up(request.id)
+
     def _fetch_message(self, request: FetchMessage) -> None:
         ref = request.ref
         sel = self._selection
@@ -364,4 +579,6 @@ class ImapWorker(TriageHandlers):
             raise ValueError("that message belongs to a mailbox that is no longer open")
         raw, truncated = commands.fetch_message(self._client, ref.uid, MAX_MESSAGE_BYTES)
         flags = commands.mark_seen(self._client, ref.uid) if request.mark_seen else None
+        if flags is not None:
+            self.flags_now({ref.uid: flags})
         self._post(MessageFetched(request.id, ref, raw, truncated, flags))

@@ -8,7 +8,6 @@ asks for envelopes only around the viewport; a DataTable or ListView holding
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -21,6 +20,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ..headers import EnvelopeView, Row
+from ..list_layout import Layout, Memo, ServerOrder, arrange, needs_rows
+from ..list_prefs import ListOrder
 from ..models import Envelope
 from ..safe_text import safe_line
 from ..timefmt import compact_date, human_size, now
@@ -56,6 +58,10 @@ class MessageList(ScrollView, can_focus=True):
         Binding("U", "app.undo", "Undo", show=False, id="list.undo"),
         Binding("c", "app.jump_to_mailbox", "Go to mailbox", show=False, id="list.jump"),
         Binding("r", "app.check_mail", "Check mail", show=False, id="list.check"),
+        Binding("o", "app.sort_menu", "Sort", show=False, id="list.sort"),
+        Binding("V", "app.toggle_threads", "Threads", show=False, id="list.threads"),
+        Binding("z", "toggle_thread", "Collapse thread", show=False, id="list.collapse"),
+        Binding("Z", "toggle_all_threads", "Collapse all", show=False, id="list.collapse_all"),
     ]
 
     COMPONENT_CLASSES = {
@@ -115,12 +121,18 @@ class MessageList(ScrollView, can_focus=True):
         self.uids: list[int] = []  # the rows shown, newest first: all, or a search's matches
         self.mailbox_uids: list[int] = []  # every message of the mailbox, newest first
         self.matches: frozenset[int] | None = None  # a search's result; None: no search
-        self.envelopes: dict[int, Envelope] = {}
+        self.rows: dict[int, Row] = {}  # as fetched or cached: decoded only when drawn
+        self.envelopes = EnvelopeView(self.rows)
         self.tagged: set[int] = set()  # actions apply to these when there are any
         # Marked deleted by another client while this mailbox is open: maybe a move it
         # is half-way through. `$` leaves these to that client.
         self.deleted_elsewhere: set[int] = set()
         self.view = 0  # counts show_mailbox calls: which mailbox a RowsWanted was for
+        self.order = ListOrder()
+        self.collapsed: set[int] = set()  # thread roots (UIDs) shown as one line
+        self.server_order: ServerOrder | None = None  # the server's SORT/THREAD while the index fills
+        self.arrangement = Layout([])
+        self._memo = Memo()  # parsed sort keys and threads, for this mailbox
         self._asked: set[int] = set()
         self._lines: dict[tuple, Strip] = {}
         self._today = now()
@@ -137,9 +149,13 @@ class MessageList(ScrollView, can_focus=True):
             self.matches = None
         else:
             self.matches &= set(self.mailbox_uids)
-        self.uids = self._visible()
+        self.server_order = None
+        if not keep_cursor:
+            self.collapsed = set()
         self.view += 1
-        self.envelopes = {}
+        self._memo = Memo()
+        self._set_rows({})
+        self._arrange()
         self.tagged = self.tagged & set(self.mailbox_uids) if keep_cursor else set()
         self.deleted_elsewhere = set()
         self._asked = set()
@@ -156,12 +172,36 @@ class MessageList(ScrollView, can_focus=True):
 
         The cursor stays on its message if that one is still shown, else goes to the top.
         """
-        old_uid = self.current_uid
         self.matches = None if uids is None else frozenset(uids) & set(self.mailbox_uids)
-        self.uids = self._visible()
+        self.relayout()
+
+    def add_matches(self, uids: Iterable[int]) -> None:
+        """New mail that matches the search: it joins the rows shown."""
+        if self.matches is not None:
+            self.show_matches(self.matches | frozenset(uids))
+
+    def set_order(self, order: ListOrder, server: ServerOrder | None = None) -> None:
+        """Show the rows in this order (the server's answer for it, if any, while the index fills)."""
+        if order.threads != self.order.threads:
+            self.collapsed = set()
+        self.order = order
+        self.server_order = server if server is not None and server.serves(order) else None
+        self.relayout()
+
+    def _arrange(self) -> None:
+        self.arrangement = arrange(self.mailbox_uids, self.matches, self.rows, self.order, self.collapsed,
+                                   self.server_order, self._memo)
+        self.uids = self.arrangement.uids
+
+    def relayout(self) -> None:
+        """Arrange the rows again; the cursor stays on its message (or its collapsed thread)."""
+        old_uid = self.current_uid
+        line = self.arrangement.lines.get(old_uid) if old_uid is not None else None
+        self._arrange()
         self.virtual_size = Size(self._row_width, len(self.uids))
-        if old_uid in self.uids:
-            self.cursor = self.uids.index(old_uid)
+        target = old_uid if old_uid in self.uids else (line.root if line is not None else None)
+        if target in self.uids:
+            self.cursor = self.uids.index(target)
             self._scroll_cursor_into_view()
         else:
             self.scroll_to(0, 0, animate=False, immediate=True)
@@ -170,21 +210,58 @@ class MessageList(ScrollView, can_focus=True):
         self._want_visible_rows()
         self.refresh()
 
-    def add_matches(self, uids: Iterable[int]) -> None:
-        """New mail that matches the search: it joins the rows shown."""
-        if self.matches is not None:
-            self.show_matches(self.matches | frozenset(uids))
+    @property
+    def complete(self) -> bool:
+        """Every message of the mailbox has its row: sorting and threading can be done here."""
+        return len(self.rows) >= len(self.mailbox_uids) and all(uid in self.rows for uid in self.mailbox_uids)
 
-    def _visible(self) -> list[int]:
-        if self.matches is None:
-            return list(self.mailbox_uids)
-        return [uid for uid in self.mailbox_uids if uid in self.matches]
+    def action_toggle_thread(self) -> None:
+        line = self.arrangement.lines.get(self.current_uid) if self.current_uid is not None else None
+        if line is None:
+            return
+        self.collapsed ^= {line.root}
+        self.relayout()
 
-    def add_envelopes(self, envelopes: tuple[Envelope, ...]) -> None:
-        for envelope in envelopes:
-            self.envelopes[envelope.uid] = envelope
-        self._lines.clear()
-        self.refresh()
+    def action_toggle_all_threads(self) -> None:
+        if not self.arrangement.lines:
+            return
+        # Like mutt: collapse every thread with replies, or expand all when they all are.
+        lines = self.arrangement.lines.values()
+        with_replies = {line.root for line in lines if line.uid != line.root or line.hidden}
+        self.collapsed = set() if with_replies <= self.collapsed else self.collapsed | with_replies
+        self.relayout()
+
+    def _set_rows(self, rows: dict[int, Row]) -> None:
+        self.rows = rows
+        self.envelopes = EnvelopeView(rows)
+
+    def add_rows(self, rows: Iterable[Row]) -> None:
+        rows = list(rows)
+        self.rows.update((row.uid, row) for row in rows)
+        if needs_rows(self.order) and self._moves_rows(rows):
+            self.relayout()
+            return
+        # Most batches of a background fill are far from the screen: nothing to redraw.
+        top = round(self.scroll_y)
+        on_screen = set(self.uids[max(0, top - 1) : top + self.size.height + 1])
+        if any(row.uid in on_screen for row in rows):
+            self._lines.clear()
+            self.refresh()
+
+    def _moves_rows(self, rows: list[Row]) -> bool:
+        """New rows change a sorted or threaded layout once the index is complete: the wait
+        is over, or new mail needs its place."""
+        if len(self.rows) < len(self.mailbox_uids):
+            return False
+        if self.arrangement.waiting:
+            return self.complete
+        if self.server_order is not None:
+            return False  # the server's order stays right; threading 100,000 rows here takes seconds
+        return any(row.uid not in self._placed for row in rows) if self.arrangement.lines else False
+
+    @property
+    def _placed(self) -> set[int]:
+        return set(self.arrangement.lines) if self.arrangement.lines else set(self.uids)
 
     def update_flags(self, uid: int, flags: frozenset[str]) -> None:
         self.update_many_flags(((uid, flags),))
@@ -197,9 +274,9 @@ class MessageList(ScrollView, can_focus=True):
 
     def update_many_flags(self, changes: Iterable[tuple[int, frozenset[str]]]) -> None:
         for uid, flags in changes:
-            envelope = self.envelopes.get(uid)
-            if envelope is not None:
-                self.envelopes[uid] = replace(envelope, flags=flags)
+            row = self.rows.get(uid)
+            if row is not None:
+                self.rows[uid] = row.with_flags(flags)
         self._lines.clear()
         self.refresh()
 
@@ -221,21 +298,22 @@ class MessageList(ScrollView, can_focus=True):
         kept = set(self.mailbox_uids)
         if self.matches is not None:
             self.matches &= kept  # new mail joins a search only if it matches (add_matches)
-        self.uids = self._visible()
-        self.envelopes = {uid: env for uid, env in self.envelopes.items() if uid in kept}
+        self._set_rows({uid: row for uid, row in self.rows.items() if uid in kept})
         self.tagged &= kept
         self._asked &= kept
         flags = tuple(flags)
         for uid, new_flags in flags:
-            was = self.envelopes.get(uid)
+            was = self.rows.get(uid)
             if "\\Deleted" not in new_flags:
                 self.deleted_elsewhere.discard(uid)
             elif uid in ours:
                 self.deleted_elsewhere.discard(uid)
-            elif was is not None and not was.deleted:
+            elif was is not None and "\\Deleted" not in was.flags:
                 self.deleted_elsewhere.add(uid)
         self.deleted_elsewhere &= kept
+        self.collapsed &= kept
         self.update_many_flags(flags)
+        self._arrange()
         self.virtual_size = Size(self._row_width, len(self.uids))
         if old_uid in self.uids:
             self.cursor = self.uids.index(old_uid)
@@ -251,7 +329,7 @@ class MessageList(ScrollView, can_focus=True):
         """
         return [
             uid for uid in self.mailbox_uids
-            if (env := self.envelopes.get(uid)) is not None and env.deleted and uid not in self.deleted_elsewhere
+            if (row := self.rows.get(uid)) is not None and "\\Deleted" in row.flags and uid not in self.deleted_elsewhere
         ]
 
     @property
@@ -292,7 +370,7 @@ class MessageList(ScrollView, can_focus=True):
 
     @property
     def loaded_count(self) -> int:
-        return len(self.envelopes)
+        return len(self.rows)
 
     # -- rendering ---------------------------------------------------------
 
@@ -307,13 +385,24 @@ class MessageList(ScrollView, can_focus=True):
         key = (uid, width, row == self.cursor, self.has_focus, uid in self.tagged)
         strip = self._lines.get(key)
         if strip is None:
-            strip = self._render_row(envelope, width, row == self.cursor, uid in self.tagged)
+            strip = self._render_row(envelope, width, row == self.cursor, uid in self.tagged, self._thread_part(uid))
             if len(self._lines) > 4000:
                 self._lines.clear()
             self._lines[key] = strip
         return strip
 
-    def _render_row(self, envelope: Envelope | None, width: int, is_cursor: bool, is_tagged: bool) -> Strip:
+    def _thread_part(self, uid: int) -> str:
+        """What goes before the subject in the thread view: the tree, and a collapsed thread's size."""
+        line = self.arrangement.lines.get(uid)
+        if line is None:
+            return ""
+        if not line.hidden:
+            return line.prefix
+        unread = f", {line.hidden_unread} unread" if line.hidden_unread else ""
+        return f"{line.prefix}[+{line.hidden}{unread}] "
+
+    def _render_row(self, envelope: Envelope | None, width: int, is_cursor: bool, is_tagged: bool,
+                    thread: str = "") -> Strip:
         base = self.rich_style
         if envelope is None:
             text = set_cell_size("    …", width)
@@ -336,7 +425,7 @@ class MessageList(ScrollView, can_focus=True):
                 Segment(("*" if is_tagged else " ") + _flag_column(envelope), flag_style),
                 Segment(" " + _fit(compact_date(envelope.date, self._today), DATE_WIDTH), style),
                 Segment(" " + _fit(sender, from_width), style),
-                Segment(" " + _fit(safe_line(envelope.subject, 500) or "(no subject)", subject_width), style),
+                Segment(" " + _fit(thread + (safe_line(envelope.subject, 500) or "(no subject)"), subject_width), style),
                 Segment(" " + human_size(envelope.size).rjust(SIZE_WIDTH - 1), style),
             ]
             used = sum(cell_len(s.text) for s in segments)
@@ -389,7 +478,7 @@ class MessageList(ScrollView, can_focus=True):
         start = max(0, top - height * PREFETCH_SCREENS)
         end = min(len(self.uids), top + height * (1 + PREFETCH_SCREENS))
         missing = tuple(
-            uid for uid in self.uids[start:end] if uid not in self.envelopes and uid not in self._asked
+            uid for uid in self.uids[start:end] if uid not in self.rows and uid not in self._asked
         )
         if missing:
             self._asked.update(missing)
