@@ -30,12 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from servers import DovecotServer, fill_maildir, make_message  # noqa: E402
 
 from tui.config import Account  # noqa: E402
-from tui.imap.commands import ENVELOPE_ITEMS  # noqa: E402
+from tui.imap.lean_fetch import ROW_ITEMS  # noqa: E402
 from tui.imap.contract import EnvelopesFetched, FetchEnvelopes, MailboxSelected, SelectMailbox  # noqa: E402
 from tui.imap.worker import ImapWorker  # noqa: E402
 
 WINDOW = 50
-ITEMS = "(" + " ".join(ENVELOPE_ITEMS) + ")"
+ITEMS = ROW_ITEMS.decode("ascii")
 
 
 def messages(count: int):

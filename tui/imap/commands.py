@@ -7,25 +7,18 @@ byte-exact; messages are named by UID only.
 
 from __future__ import annotations
 
-import email.errors
-import email.header
 import re
 import weakref
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from imapclient import IMAPClient, imap_utf7
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, IMAPClientReadOnlyError, ProtocolError
-from imapclient.response_types import Address as ImapAddress
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, IMAPClientReadOnlyError
 
 from imapclient.response_parser import parse_fetch_response
 
 from .uidset import compress_uids
-from ..models import SPECIAL_USES, Address, Envelope, Mailbox, MailboxStatus, SelectedMailbox
+from ..models import SPECIAL_USES, Mailbox, MailboxStatus, SelectedMailbox
 
-# Header fields whose Content-Type tells us, cheaply, whether a message has attachments.
-_CONTENT_TYPE = b"BODY[HEADER.FIELDS (CONTENT-TYPE)]"
-ENVELOPE_ITEMS = ["UID", "FLAGS", "ENVELOPE", "INTERNALDATE", "RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (CONTENT-TYPE)]"]
 
 # Names many servers use for special folders when they do not speak SPECIAL-USE.
 _SPECIAL_BY_NAME = {
@@ -162,36 +155,6 @@ def _optional_int(value) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
-
-
-def fetch_envelopes(client: IMAPClient, uids: list[int]) -> list[Envelope]:
-    """Fetch and parse one batch of list rows.
-
-    A message whose answer cannot be parsed degrades to a placeholder row; it
-    never costs the rest of the batch.
-    """
-    if not uids:
-        return []
-    try:
-        response = client.fetch(uids, ENVELOPE_ITEMS)
-    except (ProtocolError, ValueError):
-        # Our parser choked on someone's answer: find the one message to blame.
-        # A NO, BAD or dropped connection is not the messages' fault and propagates.
-        if len(uids) == 1:
-            return [_placeholder(uids[0], "(unreadable message)")]
-        half = len(uids) // 2
-        return fetch_envelopes(client, uids[:half]) + fetch_envelopes(client, uids[half:])
-    envelopes = []
-    for uid in uids:
-        data = response.get(uid)
-        if data is None:  # expunged by another client meanwhile
-            envelopes.append(_placeholder(uid, "(no longer on the server)"))
-            continue
-        try:
-            envelopes.append(_envelope_from_fetch(uid, data))
-        except Exception:  # hostile ENVELOPE shapes: keep the row, lose the details
-            envelopes.append(_placeholder(uid, "(unreadable message)"))
-    return envelopes
 
 
 def fetch_message(client: IMAPClient, uid: int, max_bytes: int) -> tuple[bytes, bool]:
@@ -528,55 +491,6 @@ def mark_seen(client: IMAPClient, uid: int) -> frozenset[str]:
     if flags is None:  # the server did not echo the flags: ask rather than guess
         flags = client.get_flags([uid]).get(uid, ())
     return frozenset(_as_str(f) for f in flags)
-
-
-def _envelope_from_fetch(uid: int, data: dict) -> Envelope:
-    env = data.get(b"ENVELOPE")
-    internal = data.get(b"INTERNALDATE")
-    date = getattr(env, "date", None) or internal
-    if isinstance(date, datetime) and date.tzinfo is None:
-        date = date.replace(tzinfo=timezone.utc)
-    senders = (getattr(env, "from_", None) or getattr(env, "sender", None) or ()) if env else ()
-    content_type = data.get(_CONTENT_TYPE, b"") or b""
-    return Envelope(
-        uid=uid,
-        flags=frozenset(_as_str(f) for f in data.get(b"FLAGS", ())),
-        date=date if isinstance(date, datetime) else None,
-        sender=_address(senders[0]) if senders else None,
-        to=tuple(_address(a) for a in (getattr(env, "to", None) or ()) if a.mailbox),
-        subject=decode_header(getattr(env, "subject", None)),
-        size=int(data.get(b"RFC822.SIZE", 0) or 0),
-        message_id=decode_header(getattr(env, "message_id", None)),
-        has_attachment=_looks_like_attachment(content_type),
-    )
-
-
-def _looks_like_attachment(header_block: bytes) -> bool:
-    lowered = header_block.lower()
-    return b"multipart/mixed" in lowered or b"multipart/report" in lowered
-
-
-def _placeholder(uid: int, why: str) -> Envelope:
-    return Envelope(uid=uid, flags=frozenset(), date=None, sender=None, to=(), subject=why, size=0)
-
-
-def _address(addr: ImapAddress) -> Address:
-    mailbox = _as_str(addr.mailbox or b"", errors="replace")
-    host = _as_str(addr.host or b"", errors="replace")
-    return Address(name=decode_header(addr.name), mailbox=f"{mailbox}@{host}" if host else mailbox)
-
-
-def decode_header(value: bytes | str | None) -> str:
-    """RFC 2047 decoding that never raises: bad words degrade to replacement characters."""
-    if value is None:
-        return ""
-    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-    if "=?" not in text:
-        return text
-    try:
-        return str(email.header.make_header(email.header.decode_header(text)))
-    except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
-        return text
 
 
 def _as_bytes(value: bytes | str | int) -> bytes:

@@ -23,6 +23,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from ..cache import HeaderCache
+from ..cache_writer import CacheWriter
 from ..config import Account
 from ..headers import Row
 from ..models import MailboxStatus
@@ -158,7 +159,7 @@ class ImapWorker(TriageHandlers):
 
     def _run(self) -> None:
         if self._cache_path is not None:
-            self._cache = HeaderCache(self._cache_path)
+            self._cache = CacheWriter(HeaderCache(self._cache_path))
             if self._cache.notice:
                 self._post(Notice(0, self._cache.notice))
         try:
