@@ -20,6 +20,7 @@ from tui.config import Account
 from tui.headers import envelope_of
 from tui.imap.contract import EnvelopesFetched, MailboxChanged, MailboxSelected, Notice, SelectMailbox
 from tui.imap.trace import ProtocolTrace
+from tui.imap.worker import cache_key
 
 BASE = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE CHILDREN UNSELECT SPECIAL-USE UIDPLUS MOVE ESEARCH"
 LEVELS = {"qresync": None, "condstore": BASE + " CONDSTORE", "neither": BASE}
@@ -121,10 +122,12 @@ def test_reopen_after_another_client_changed_things(server, tmp_path):
     # And the cache itself now holds exactly what the server has.
     stored = HeaderCache(cache)
     try:
-        state = stored.state("cached", name)
+        key = cache_key(account)
+        assert stored.state("cached", name) is None  # the config name alone names nothing
+        state = stored.state(key, name)
         assert state.uidvalidity == again.selected.uidvalidity
-        assert stored.uids("cached", name, state.uidvalidity) == now
-        cached = stored.rows_for("cached", name, state.uidvalidity, now)
+        assert stored.uids(key, name, state.uidvalidity) == now
+        cached = stored.rows_for(key, name, state.uidvalidity, now)
         assert {uid: row.flags - {"\\Recent"} for uid, row in cached.items()} == want
     finally:
         stored.close()

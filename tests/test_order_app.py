@@ -167,3 +167,24 @@ def test_the_worker_asks_the_server_to_sort_and_thread(dovecot_demo):
         shape = {node.uid: sorted(child.uid for child in node.children) for node in answer.threads}
         assert shape[uid["launch"]] == [uid["reply1"]] and shape[uid["budget"]] == [uid["budget2"]]
         assert answer.threaded and not answer.uids
+
+
+async def test_a_big_mailbox_is_sorted_and_threaded_by_the_server(dovecot_demo, tmp_path, monkeypatch):
+    """Above LOCAL_LIMIT messages the server's SORT and THREAD order the list, off the UI thread."""
+    import tui.ordering
+
+    monkeypatch.setattr(tui.ordering, "LOCAL_LIMIT", 3)  # our six messages count as big
+    name, uid = fill(dovecot_demo)
+    app = MailApp(dovecot_demo.account, dovecot_demo.password, list_prefs=tmp_path / "prefs.json")
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await open_named(app, name)
+        trace = app.session.options["trace"]
+        await choose(pilot, app, "d")
+        days = {uid[m[0]]: m[3] for m in MESSAGES}
+        await wait_for(lambda: listing.uids == sorted(days, key=lambda u: -days[u]))
+        assert listing.server_order is not None and any("SORT" in t.command for t in trace.snapshot()[1])
+        await pilot.press("V")
+        expected = [uid["launch"], uid["reply1"], uid["reply2"], uid["orphan"], uid["budget"], uid["budget2"]]
+        await wait_for(lambda: listing.uids == expected)
+        assert listing.server_order.threads and any("THREAD" in t.command for t in trace.snapshot()[1])
+        assert [listing.arrangement.lines[u].depth for u in expected] == [0, 1, 2, 0, 0, 1]

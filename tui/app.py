@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -104,17 +105,22 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
         debug_imap: Path | None = None,
         search_history: Path | None = None,
         list_prefs: Path | None = None,
+        started: AccountSession | None = None,
     ) -> None:
         """`account` opens first; `others` are further accounts, each its own tree root.
 
         A secret of None means: ask the user in the app, and keep it in memory only.
         `debug_imap` also writes every account's protocol trace to that file.
         `search_history` keeps the search bar's queries; None keeps them in memory only.
+        `started`: the first account's session, already connecting (AccountSession.start_early).
         """
         super().__init__()
         self.sessions: dict[str, AccountSession] = {}
         for acc, acc_secret in [(account, secret), *others]:
             # Every account keeps its recent commands for the protocol log screen.
+            if started is not None and acc is account:
+                self.sessions[acc.name] = started
+                continue
             options = {"trace": ProtocolTrace(debug_imap), **(worker_options or {})}
             self.sessions[acc.name] = AccountSession(acc, acc_secret, read_only or acc.read_only, options=options)
         self._worker_factory = worker_factory
@@ -167,9 +173,9 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
     def _start_sessions(self) -> None:
         """Start every account that has its secret; ask for the others one at a time."""
         for session in self.sessions.values():
-            if session.worker is not None or session.skipped:
+            if not session.waiting_to_start or session.skipped:
                 continue
-            if session.secret is None:
+            if session.secret is None and session.early is None:  # (an early start has it already)
                 account = session.account
                 prompt = PasswordScreen(account.name, account.username, account.host)
                 self.push_screen(prompt, lambda answer, s=session: self._got_password(s, answer))
@@ -201,6 +207,15 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
 
     # -- results from the worker -----------------------------------------
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            # The background load steps aside while the user types (ImapWorker.user_active).
+            for session in self.sessions.values():
+                user_active = getattr(session.worker, "user_active", None)
+                if user_active is not None:
+                    user_active()
+        await super().on_event(event)
+
     def on_imap_result(self, message: ImapResult) -> None:
         session = self.sessions.get(message.account)
         if session is None:
@@ -222,7 +237,8 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
                 tree.show_account_problem(session.name, "")
                 if isinstance(result, Connected):
                     self._show_status(f"Connected to {session.account.host}; listing mailboxes…")
-                    session.submit(ListMailboxes())
+                    if session.early_list is None:  # else asked already, before the app was up
+                        session.submit(ListMailboxes())
                 else:
                     self._show_status()
             case ConnectionLost(message=text):
@@ -318,7 +334,8 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
         previous = self.selected
         self.selected = result.selected
         self._loaded = 0
-        self._row_requests.clear()
+        # Row requests still out name the old view's messages: their answers are dropped,
+        # their failures ("not open right now") are nobody's problem. Not forgotten here.
         same_view = previous is not None and (previous.raw_name, previous.uidvalidity) == (
             result.selected.raw_name,
             result.selected.uidvalidity,
@@ -328,19 +345,19 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
             self.forget_search()
             self._notice = ""
         self.query_one(MessageList).show_mailbox(result.selected.uids, keep_cursor=same_view)
-        self.apply_saved_order()
+        self.apply_saved_order(result.cached)
         self._show_status()
         if same_view:
             self.search_again()  # mail may have come or gone while the connection was down
 
     def _handle_envelopes(self, session: AccountSession, result: EnvelopesFetched) -> None:
+        self._row_requests.pop(result.request_id, None)
         selected = self.selected
         if session is not self.session or selected is None:
             return
         if (result.raw_name, result.uidvalidity) != (selected.raw_name, selected.uidvalidity):
             return
         self._loaded = max(self._loaded, result.loaded)
-        self._row_requests.pop(result.request_id, None)
         self.query_one(MessageList).add_rows(result.rows)
         self._show_status()
 
@@ -415,8 +432,9 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
             self.close_viewer()
             self.forget_search()
             self.query_one(MessageList).show_mailbox(())
-        request = session.submit(SelectMailbox(mailbox.raw_name, read_only=session.read_only))
-        self._select_request = request.id if request else None
+        early = session.take_early_select(mailbox.raw_name, session.read_only)
+        request = None if early else session.submit(SelectMailbox(mailbox.raw_name, read_only=session.read_only))
+        self._select_request = early or (request.id if request else None)
         self._show_status(f"Opening {safe_line(mailbox.name)}…")
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:

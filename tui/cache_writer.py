@@ -72,6 +72,10 @@ class CacheWriter:
         uids = list(uids)
         self._later(lambda: self.cache.remove(account, mailbox, uidvalidity, uids))
 
+    def keep_only(self, account: str, mailbox: bytes, uidvalidity: int, uids: Iterable[int]) -> None:
+        uids = list(uids)
+        self._later(lambda: self.cache.keep_only(account, mailbox, uidvalidity, uids))
+
     def set_modseq(self, account: str, mailbox: bytes, uidvalidity: int, highestmodseq: int | None) -> None:
         self._later(lambda: self.cache.set_modseq(account, mailbox, uidvalidity, highestmodseq))
 
@@ -88,9 +92,6 @@ class CacheWriter:
         self.flush()
         return self.cache.start(account, mailbox, uidvalidity)
 
-    def keep_only(self, account: str, mailbox: bytes, uidvalidity: int, uids: Iterable[int]) -> int:
-        self.flush()
-        return self.cache.keep_only(account, mailbox, uidvalidity, uids)
 
     def uids(self, account: str, mailbox: bytes, uidvalidity: int) -> list[int]:
         self.flush()

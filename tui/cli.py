@@ -145,17 +145,34 @@ def run_account(args: argparse.Namespace) -> int:
     except (ConfigError, SecretError) as error:
         print(f"tui-mail: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    from .app import MailApp
-
     (account, secret), *others = logins
+    worker_options = {"cache_path": header_cache_path()}
+    started = _start_early(account, secret, args, worker_options)
+    from .app import MailApp  # Textual: half a second of imports, while the worker connects
+
     app = MailApp(account, secret, others=others, read_only=args.read_only, debug_imap=_debug_path(args),
                   search_history=user_state_path("tui-mail") / "search-history",
                   list_prefs=user_state_path("tui-mail") / "list-order.json",
-                  worker_options={"cache_path": header_cache_path()})
+                  worker_options=worker_options, started=started)
     app.run()
     for failure in app.startup_failures:
         print(f"tui-mail: {failure}", file=sys.stderr)
     return 1 if app.startup_failures else 0
+
+
+def _start_early(account, secret, args: argparse.Namespace, worker_options: dict):
+    """The first account connects, lists and opens INBOX while the UI starts; None when a
+    password must be asked in the app first."""
+    if secret is None:
+        return None
+    from .account_session import AccountSession
+    from .imap.trace import ProtocolTrace
+    from .imap.worker import ImapWorker
+
+    options = {"trace": ProtocolTrace(_debug_path(args)), **worker_options}
+    session = AccountSession(account, secret, args.read_only or account.read_only, options=options)
+    session.start_early(ImapWorker)
+    return session
 
 
 def _secret_for(account):

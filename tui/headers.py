@@ -132,9 +132,16 @@ def parse_date(raw: bytes | None) -> datetime | None:
 def row_date(row: Row) -> datetime | None:
     """The Date: header, else INTERNALDATE (what mutt and aerc show)."""
     date = parse_date(header_field(row.headers, "date"))
-    if date is None and row.internaldate is not None:
-        date = datetime.fromtimestamp(row.internaldate, timezone.utc)
-    return date
+    return date if date is not None else _internal(row)
+
+
+def _internal(row: Row) -> datetime | None:
+    if row.internaldate is None:
+        return None
+    try:  # a hostile INTERNALDATE may lie outside what datetime can hold
+        return datetime.fromtimestamp(row.internaldate, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def envelope_of(row: Row) -> Envelope:
@@ -142,8 +149,8 @@ def envelope_of(row: Row) -> Envelope:
     try:
         fields = header_fields(row.headers)
         date = parse_date(fields.get("date"))
-        if date is None and row.internaldate is not None:
-            date = datetime.fromtimestamp(row.internaldate, timezone.utc)
+        if date is None:
+            date = _internal(row)
         senders = _addresses(fields.get("from"))
         content_type = fields.get("content-type", b"").lower()
         return Envelope(

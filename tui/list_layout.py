@@ -51,6 +51,7 @@ class Layout:
     uids: list[int]  # the rows shown, top to bottom
     lines: dict[int, ThreadLine] = field(default_factory=dict)  # with threads: each shown row's line
     waiting: bool = False  # the order waits for the whole index; arrival order meanwhile
+    pending: bool = False  # some rows are missing: arrange again once they are in
 
 
 def needs_rows(order: ListOrder) -> bool:
@@ -70,33 +71,37 @@ def arrange(
     """`mailbox_uids` newest first; the rows to show, in order."""
     memo = memo if memo is not None else Memo()
     shown = list(mailbox_uids) if matches is None else [uid for uid in mailbox_uids if uid in matches]
-    complete = all(uid in rows for uid in shown)
+    if not needs_rows(order):
+        return Layout(shown if order.reverse else shown[::-1])
+    missing = [uid for uid in shown if uid not in rows]
+    served = server is not None and server.serves(order)
+    # A few rows missing (new mail on its way): arrange the others, the new ones on top,
+    # and again once they are in. Many missing: wait for them (or for the server's order).
+    few = len(missing) <= max(50, len(shown) // 200)
+    if missing and not served and not few:
+        return Layout(shown if order.reverse else shown[::-1], waiting=True)
+    present = [uid for uid in shown if uid in rows] if missing else shown
     if order.threads:
-        if complete:
-            if memo.threaded != shown:  # collapsing, re-sorting or new flags: the same threads
-                memo.roots, memo.threaded = thread_uids(rows, shown, memo.parsed), list(shown)
-            roots = memo.roots
-        elif server is not None and server.serves(order):
+        if served:  # kept once every row is in: threading 100,000 rows here takes seconds
             roots = _only(list(server.roots), set(shown))
         else:
-            return Layout(shown, waiting=True)
+            if memo.threaded != present:  # collapsing, re-sorting or new flags: the same threads
+                memo.roots, memo.threaded = thread_uids(rows, present, memo.parsed), list(present)
+            roots = memo.roots
         keyed = _thread_key(rows, order.key, memo)
         lines = flatten(order_threads(roots, keyed, order.reverse), collapsed,
                         lambda uid: uid in rows and "\\Seen" not in rows[uid].flags)
         threaded = {uid for root in roots for uid in messages_of(root)}
-        missing = set(shown) - threaded  # the server's answer predates new mail
-        listed = [line.uid for line in lines]
-        return Layout(sorted(missing, reverse=True) + listed, {line.uid: line for line in lines})
-    if order.key == "arrival":
-        return Layout(shown if order.reverse else shown[::-1])
-    if complete:
-        return Layout(sort_uids(rows, shown, order.key, order.reverse, memo.parsed))
-    if server is not None and server.serves(order):
+        unplaced = sorted(set(shown) - threaded, reverse=True)  # new mail since the answer, or rows to come
+        return Layout(unplaced + [line.uid for line in lines], {line.uid: line for line in lines},
+                      pending=bool(missing))
+    if served:
         wanted = set(shown)
-        ordered = [uid for uid in server.uids if uid in wanted]
+        ordered = list(dict.fromkeys(uid for uid in server.uids if uid in wanted))  # a hostile answer repeats UIDs
         placed = set(ordered)
-        return Layout([uid for uid in shown if uid not in placed] + ordered)
-    return Layout(shown if order.reverse else shown[::-1], waiting=True)
+        return Layout([uid for uid in shown if uid not in placed] + ordered, pending=bool(missing))
+    ordered = sort_uids(rows, present, order.key, order.reverse, memo.parsed)
+    return Layout(sorted(missing, reverse=True) + ordered, pending=bool(missing))
 
 
 def _thread_key(rows: Mapping[int, Row], key: str, memo: Memo):
@@ -109,13 +114,15 @@ def _thread_key(rows: Mapping[int, Row], key: str, memo: Memo):
 
 
 def _only(roots: list[ThreadNode], wanted: set[int]) -> list[ThreadNode]:
-    """The server's threads cut down to the UIDs shown (a search); dropped messages' replies
-    move up to the nearest kept ancestor's level."""
+    """The server's threads cut down to the UIDs shown (a search), each UID once; dropped
+    messages' replies move up to the nearest kept ancestor's level."""
     kept: list[ThreadNode] = []
+    seen: set[int | None] = set()  # a hostile answer may name a UID twice
     stack: list[tuple[ThreadNode, list[ThreadNode]]] = [(node, kept) for node in reversed(roots)]
     while stack:
         node, into = stack.pop()
-        if node.uid is None or node.uid in wanted:
+        if node.uid is None or (node.uid in wanted and node.uid not in seen):
+            seen.add(node.uid)
             copy = ThreadNode(node.uid, [])
             into.append(copy)
             stack.extend((child, copy.children) for child in reversed(node.children))

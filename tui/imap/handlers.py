@@ -260,7 +260,7 @@ class TriageHandlers:
             self._away_from(raw_name, lambda: mutations.delete_mailbox(client, raw_name))
             action = "deleted"
         if new_name is not None or isinstance(request, DeleteMailbox):
-            self._cache.forget(self.account.name, raw_name)
+            self._cache.forget(self._cache_key, raw_name)
         self._post(MailboxManaged(request.id, action, raw_name, new_name))
         self._list_mailboxes(request.id, b"*", with_status=True)
 

@@ -70,13 +70,17 @@ def open_mailbox(client: IMAPClient, cache: HeaderCache, account: str, raw_name:
                               condstore=cache.enabled and has(client, b"CONDSTORE"))
     uids = lean_fetch.all_uids(client) if selected.exists else []
     selected = replace(selected, uids=tuple(uids), unseen=commands.count_unseen(client) if uids else 0)
+    if not selected.uidvalidity:  # nothing to tell one incarnation of the mailbox from another
+        return Opened(selected, frozenset(), "cold")
     known = cache.start(account, raw_name, selected.uidvalidity)
     if known is None or not known.count:
         _remember_modseq(cache, account, selected)
         return Opened(selected, frozenset(), "cold")
-    cache.keep_only(account, raw_name, selected.uidvalidity, uids)
-    cached = frozenset(cache.uids(account, raw_name, selected.uidvalidity))
+    cached = frozenset(cache.uids(account, raw_name, selected.uidvalidity)).intersection(uids)
+    cache.keep_only(account, raw_name, selected.uidvalidity, uids)  # (queued: not on the way to the first screen)
     modseq = known.highestmodseq
+    if any(e.kind == "UNPARSED" for e in events):  # a change we could not read: do not vouch for it later
+        selected = replace(selected, highestmodseq=None)
     if resync is not None and modseq and selected.highestmodseq:
         changed = {e.uid: e.flags for e in events if e.kind == "FETCH" and e.uid is not None and e.flags is not None}
         how = "qresync"
@@ -113,6 +117,9 @@ def select(client: IMAPClient, raw_name: bytes, read_only: bool, *, resync: tupl
     if reply.status != "OK":
         raise IMAPClientError(f"cannot open {commands.decode_mailbox_name(raw_name)}: {reply.sentence()}")
     client._imap.state = "SELECTED"
+    # What came before was about another mailbox; what comes after (during the searches
+    # that follow) is about this one, and must reach the change tracking.
+    commands.reset_journal(client)
     codes = reply.codes()
     exists = recent = 0
     flags: frozenset[str] = frozenset()
@@ -127,7 +134,7 @@ def select(client: IMAPClient, raw_name: bytes, read_only: bool, *, resync: tupl
     server_read_only = "READ-ONLY" in codes
     return SelectedMailbox(
         raw_name=raw_name,
-        uidvalidity=_number(codes.get("UIDVALIDITY")) or 0,
+        uidvalidity=_number(codes.get("UIDVALIDITY"), 32) or 0,
         exists=exists,
         read_only=read_only or server_read_only,
         uids=(),
@@ -135,13 +142,15 @@ def select(client: IMAPClient, raw_name: bytes, read_only: bool, *, resync: tupl
         permanent_flags=permanent,
         flags=flags,
         recent=recent,
-        uidnext=_number(codes.get("UIDNEXT")),
-        highestmodseq=None if "NOMODSEQ" in codes else _number(codes.get("HIGHESTMODSEQ")),
+        uidnext=_number(codes.get("UIDNEXT"), 32),
+        highestmodseq=None if "NOMODSEQ" in codes else _number(codes.get("HIGHESTMODSEQ"), 63),
     ), reply.untagged
 
 
-def _number(data: bytes | None) -> int | None:
+def _number(data: bytes | None, bits: int) -> int | None:
+    """A number from a response code; None when missing or beyond what RFC 9051 allows."""
     if not data:
         return None
     text = data.strip()
-    return int(text) if text.isdigit() and len(text) <= 20 else None
+    value = int(text) if text.isdigit() and len(text) <= 20 else None
+    return value if value is not None and value < 2**bits else None

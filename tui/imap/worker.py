@@ -64,15 +64,21 @@ from .contract import (
 
 log = logging.getLogger(__name__)
 
-FILL_BATCH = 2000  # rows per background step: small enough that a key press never waits long
+FILL_BATCH = 1000  # rows per background step (~50 ms of parsing): a key press never waits long
 FIRST_BATCH = 100  # the first step: about a screenful
 FILL_PAUSE = 0.005  # seconds the worker rests after a fill step: the UI thread gets the GIL
+USER_ACTIVE = 0.25  # after a key press, background steps wait this long for the UI to draw
 MAX_RETRIES = 1  # a request that drops the connection again is reported, not sent a third time
 KEEPALIVE = 60.0  # seconds of quiet before a NOOP, without IDLE: it notices new mail and dead links
 IDLE_RENEW = 5 * 60.0  # IDLE is left and entered again this often: the server's limit is 29 minutes
 STATUS_EVERY = 5 * 60.0  # the other mailboxes' counts are asked again this often
 RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)  # then every 60 s
 MAX_MESSAGE_BYTES = 20 * 1024 * 1024  # a later issue fetches huge parts by ranges
+
+
+def cache_key(account: Account) -> str:
+    """The header cache's name for an account: its name, user, host and port."""
+    return f"{account.name}\x00{account.username}@{account.host}:{account.port}"
 
 
 @dataclass
@@ -92,6 +98,7 @@ class _Selection:
     # afterwards; then cached rows are corrected as they are read. Kept current by the session.
     fresh_flags: dict[int, frozenset[str]] | None = None
     posted_flags: dict[int, frozenset[str]] | None = None
+    modseq_after: int | None = None  # stored in the cache once the corrections are done
 
 
 class ImapWorker(TriageHandlers):
@@ -125,6 +132,7 @@ class ImapWorker(TriageHandlers):
         self._no_idle = False  # the server refused IDLE on this connection: poll with NOOP
         self._status_names: tuple[bytes, ...] = ()  # the mailboxes whose counts the tree shows
         self._status_due = float("inf")
+        self._user_active_until = 0.0
         self.trace = trace
         self._drops = 0  # connection drops since the last step that worked
         self._lost_selection: _Selection | None = None
@@ -132,6 +140,9 @@ class ImapWorker(TriageHandlers):
         self._fill_batch = fill_batch
         self._connect = connect_fn
         self._cache_path = cache_path
+        # The cache's name for this account: the same config name pointed at another
+        # server or user must not find the first one's rows.
+        self._cache_key = cache_key(account)
         self._cache = HeaderCache(None)  # the real one is opened on the worker thread (sqlite3 objects stay on theirs)
         self._requests: queue.Queue[Request] = queue.Queue()
         self._background: deque[tuple] = deque()
@@ -307,8 +318,10 @@ class ImapWorker(TriageHandlers):
         return max(0.0, min(limit, self._status_due - time.monotonic()))
 
     def _idle_step(self) -> None:
+        wait = self._quiet_time(self._idle_renew)
+        began = time.monotonic()
         try:
-            outcome = idle.wait_for_changes(self._client, self._waker, self._quiet_time(self._idle_renew))
+            outcome = idle.wait_for_changes(self._client, self._waker, wait)
         except IMAPClientAbortError:
             raise
         except IMAPClientError as error:  # refused: this server gets NOOPs instead
@@ -317,6 +330,9 @@ class ImapWorker(TriageHandlers):
             return
         if outcome == "changed" and self._selection is not None and not self._refresh_open_mailbox():
             self._no_idle = True  # the news cannot be read: polling will not spin on it
+        elif outcome == "timeout" and wait > 2.0 and time.monotonic() - began < wait / 4:
+            log.warning("the server ends IDLE at once; polling instead")
+            self._no_idle = True  # else the loop would send IDLE again and again
 
     def _poll_step(self) -> None:
         if self._selection is not None:
@@ -381,22 +397,23 @@ class ImapWorker(TriageHandlers):
         # old one first, so its fill cannot run against the wrong (or no) mailbox.
         self._selection = None
         self._drop_fills()
-        opened = sync.open_mailbox(self._client, self._cache, self.account.name, raw_name, read_only)
+        opened = sync.open_mailbox(self._client, self._cache, self._cache_key, raw_name, read_only)
         selected = opened.selected
-        commands.reset_journal(self._client)
         sel = _Selection(
             selected.raw_name, selected.uidvalidity, len(selected.uids), set(), request_id, read_only,
             uids=list(selected.uids), writable=not selected.read_only,
             posted_flags={} if opened.how == "flags" else None,
         )
         self._selection = sel
-        self._post(MailboxSelected(request_id, selected))
+        self._post(MailboxSelected(request_id, selected, len(opened.cached)))
+        if opened.how == "flags" and b"CONDSTORE" in self._client.capabilities():
+            sel.modseq_after = selected.highestmodseq  # once every cached row's flags are corrected
         if not opened.cached:
             self._queue_fill(request_id, selected.uids)
             return
         # The cached rows, newest first: the first screenful now, the rest in the background;
         # only what the cache lacks (new mail, mostly) comes from the server.
-        sel.cached_rows = self._cache.rows(self.account.name, raw_name, selected.uidvalidity, batch=self._fill_batch)
+        sel.cached_rows = self._cache.rows(self._cache_key, raw_name, selected.uidvalidity, batch=self._fill_batch)
         self._post_cached(request_id)
         self._queue_fill(request_id, tuple(uid for uid in selected.uids if uid not in opened.cached))
         self._background.appendleft(("cached", request_id, None))
@@ -433,14 +450,27 @@ class ImapWorker(TriageHandlers):
             sel = self._selection
             present = [uid for uid in arg if uid not in sel.vanished]  # no rows for what has gone
             self._fetch_envelopes(request_id, sel.raw_name, sel.uidvalidity, present)
-            # Parsing holds the GIL; without a pause the UI thread waits for it at every step
-            # of drawing a frame, and a key press takes 100 ms to show.
-            time.sleep(FILL_PAUSE)
+            self._yield_to_user()
         elif kind == "cached" and self._selection and self._selection.request_id == request_id:
             if self._post_cached(request_id):
                 self._background.appendleft(("cached", request_id, None))
+                self._yield_to_user()
         elif kind == "flags" and self._selection and self._selection.request_id == request_id:
             self._correct_posted_flags(request_id)
+
+    def user_active(self, seconds: float = USER_ACTIVE) -> None:
+        """The user pressed a key (any thread may call this): background work steps aside."""
+        self._user_active_until = time.monotonic() + seconds
+
+    def _yield_to_user(self) -> None:
+        """Parsing holds the GIL: without a pause the UI thread waits for it at every step of
+        drawing a frame. While the user types, the background load waits for them."""
+        until = time.monotonic() + min(max(FILL_PAUSE, self._user_active_until - time.monotonic()), USER_ACTIVE)
+        while self._requests.empty() and not self._stopping.is_set():  # a request ends the pause
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.01))
 
     def _correct_posted_flags(self, request_id: int) -> None:
         """No CONDSTORE: every message's flags, against the cached rows already shown."""
@@ -450,7 +480,7 @@ class ImapWorker(TriageHandlers):
         changed = {uid: fresh[uid] for uid, flags in shown.items() if uid in fresh and fresh[uid] != flags}
         sel.fresh_flags = fresh  # the cached rows still to come are corrected as they are read
         if changed:
-            self._cache.set_flags(self.account.name, sel.raw_name, sel.uidvalidity, changed.items())
+            self._cache.set_flags(self._cache_key, sel.raw_name, sel.uidvalidity, changed.items())
             self._post(MailboxChanged(request_id, sel.raw_name, sel.uidvalidity, tuple(sel.uids), (), (),
                                       tuple(sorted(changed.items()))))
 
@@ -460,6 +490,8 @@ class ImapWorker(TriageHandlers):
         batch = next(sel.cached_rows, None) if sel.cached_rows is not None else None
         if batch is None:
             sel.cached_rows = None
+            if sel.modseq_after and sel.fresh_flags is not None:  # every cached row is right again
+                self._cache.set_modseq(self._cache_key, sel.raw_name, sel.uidvalidity, sel.modseq_after)
             return False
         rows = [row for row in batch if row.uid not in sel.vanished and row.uid not in sel.loaded]
         self._post_rows(request_id, sel, self._corrected(sel, rows))
@@ -477,7 +509,7 @@ class ImapWorker(TriageHandlers):
                 rows[index] = row.with_flags(flags)
                 changed.append((row.uid, flags))
         if changed:
-            self._cache.set_flags(self.account.name, sel.raw_name, sel.uidvalidity, changed)
+            self._cache.set_flags(self._cache_key, sel.raw_name, sel.uidvalidity, changed)
         return rows
 
     def _post_rows(self, request_id: int, sel: _Selection, rows: list[Row]) -> None:
@@ -506,13 +538,13 @@ class ImapWorker(TriageHandlers):
             return  # a fill for a mailbox we have left: nobody is waiting for it
         wanted = [uid for uid in uids if uid not in sel.loaded]
         if wanted and sel.cached_rows is not None:  # still reading the cache: these may be in it
-            cached = self._cache.rows_for(self.account.name, raw_name, uidvalidity, wanted)
+            cached = self._cache.rows_for(self._cache_key, raw_name, uidvalidity, wanted)
             self._post_rows(request_id, sel, self._corrected(sel, [cached[uid] for uid in wanted if uid in cached]))
             wanted = [uid for uid in wanted if uid not in cached]
         if not wanted:
             return
         rows = lean_fetch.fetch_rows(self._client, wanted)
-        self._cache.put_rows(self.account.name, raw_name, uidvalidity, [row for row in rows if not row.placeholder])
+        self._cache.put_rows(self._cache_key, raw_name, uidvalidity, [row for row in rows if not row.placeholder])
         if sel.fresh_flags is not None:
             sel.fresh_flags.update((row.uid, row.flags) for row in rows)
         self._post_rows(request_id, sel, rows)
@@ -524,13 +556,13 @@ class ImapWorker(TriageHandlers):
             return
         if sel.fresh_flags is not None:
             sel.fresh_flags.update(changes)
-        self._cache.set_flags(self.account.name, sel.raw_name, sel.uidvalidity, changes.items())
+        self._cache.set_flags(self._cache_key, sel.raw_name, sel.uidvalidity, changes.items())
 
     def gone_now(self, uids: list[int]) -> None:
         """Messages expunged from the open mailbox: out of the cache."""
         sel = self._selection
         if sel is not None and uids:
-            self._cache.remove(self.account.name, sel.raw_name, sel.uidvalidity, uids)
+            self._cache.remove(self._cache_key, sel.raw_name, sel.uidvalidity, uids)
 
     def _store_flags(self, request: StoreFlags) -> None:
         sel = self._writable_selection(request.raw_name, request.uidvalidity)

@@ -131,6 +131,7 @@ class MessageList(ScrollView, can_focus=True):
         self.order = ListOrder()
         self.collapsed: set[int] = set()  # thread roots (UIDs) shown as one line
         self.server_order: ServerOrder | None = None  # the server's SORT/THREAD while the index fills
+        self.awaiting_server = False  # that answer is on its way: arrival order meanwhile
         self.arrangement = Layout([])
         self._memo = Memo()  # parsed sort keys and threads, for this mailbox
         self._asked: set[int] = set()
@@ -150,6 +151,7 @@ class MessageList(ScrollView, can_focus=True):
         else:
             self.matches &= set(self.mailbox_uids)
         self.server_order = None
+        self.awaiting_server = False
         if not keep_cursor:
             self.collapsed = set()
         self.view += 1
@@ -180,15 +182,23 @@ class MessageList(ScrollView, can_focus=True):
         if self.matches is not None:
             self.show_matches(self.matches | frozenset(uids))
 
-    def set_order(self, order: ListOrder, server: ServerOrder | None = None) -> None:
-        """Show the rows in this order (the server's answer for it, if any, while the index fills)."""
+    def set_order(self, order: ListOrder, server: ServerOrder | None = None, awaiting: bool = False) -> None:
+        """Show the rows in this order: the server's answer for it if given; with `awaiting`,
+        arrival order until that answer comes (a big mailbox: sorting here would freeze the UI)."""
         if order.threads != self.order.threads:
             self.collapsed = set()
         self.order = order
         self.server_order = server if server is not None and server.serves(order) else None
+        self.awaiting_server = awaiting and self.server_order is None and needs_rows(order)
         self.relayout()
 
     def _arrange(self) -> None:
+        if self.awaiting_server:
+            shown = list(self.mailbox_uids) if self.matches is None else [
+                uid for uid in self.mailbox_uids if uid in self.matches]
+            self.arrangement = Layout(shown if self.order.reverse else shown[::-1], waiting=True)
+            self.uids = self.arrangement.uids
+            return
         self.arrangement = arrange(self.mailbox_uids, self.matches, self.rows, self.order, self.collapsed,
                                    self.server_order, self._memo)
         self.uids = self.arrangement.uids
@@ -253,15 +263,7 @@ class MessageList(ScrollView, can_focus=True):
         is over, or new mail needs its place."""
         if len(self.rows) < len(self.mailbox_uids):
             return False
-        if self.arrangement.waiting:
-            return self.complete
-        if self.server_order is not None:
-            return False  # the server's order stays right; threading 100,000 rows here takes seconds
-        return any(row.uid not in self._placed for row in rows) if self.arrangement.lines else False
-
-    @property
-    def _placed(self) -> set[int]:
-        return set(self.arrangement.lines) if self.arrangement.lines else set(self.uids)
+        return (self.arrangement.waiting or self.arrangement.pending) and self.complete
 
     def update_flags(self, uid: int, flags: frozenset[str]) -> None:
         self.update_many_flags(((uid, flags),))
