@@ -37,6 +37,7 @@ PURE_MODULES = [
     "tui.imap.ordering",
     "tui.imap.sync",
     "tui.list_prefs",
+    "tui.private_file",
     "tui.cache_writer",
     "tui.list_layout",
     "tui.imap.search",

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from .private_file import write_private
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,6 @@ class ListPrefs:
         if self.path is None:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(self.path.name + ".tmp")
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-                json.dump(self._orders, file)
-            os.replace(temporary, self.path)
+            write_private(self.path, json.dumps(self._orders))
         except OSError as error:
             log.warning("cannot write the list orders %s: %s", self.path, error)

@@ -9,8 +9,9 @@ Pure: no Textual.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
+
+from .private_file import write_private
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +82,6 @@ class SearchHistory:
         if self.path is None:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(self.path.name + ".tmp")
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-                file.write("\n".join(self.entries) + "\n")
-            os.replace(temporary, self.path)
+            write_private(self.path, "\n".join(self.entries) + "\n")
         except OSError as error:
             log.warning("cannot write the search history %s: %s", self.path, error)
