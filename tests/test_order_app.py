@@ -183,6 +183,8 @@ async def test_a_big_mailbox_is_sorted_and_threaded_by_the_server(dovecot_demo, 
         days = {uid[m[0]]: m[3] for m in MESSAGES}
         await wait_for(lambda: listing.uids == sorted(days, key=lambda u: -days[u]))
         assert listing.server_order is not None and any("SORT" in t.command for t in trace.snapshot()[1])
+        status = str(app.query_one("#status").render())
+        assert "by date, newest first" in status and "sorting" not in status
         await pilot.press("V")
         expected = [uid["launch"], uid["reply1"], uid["reply2"], uid["orphan"], uid["budget"], uid["budget2"]]
         await wait_for(lambda: listing.uids == expected)

@@ -111,6 +111,7 @@ class OrderingMixin:
         listing = self.query_one(MessageList)
         server = ServerOrder(result.key, result.reverse, result.threaded, result.uids, result.threads)
         listing.set_order(listing.order, server)
+        self._show_status()  # no longer "the server is sorting"
 
     def _order_failed(self, request_id: int, text: str) -> bool:
         """A refused SORT or THREAD: the list waits for its own rows instead."""
