@@ -10,6 +10,7 @@ runs one small step at a time in between, so a click never waits behind a
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 
 FILL_BATCH = 1000  # rows per background step (~50 ms of parsing): a key press never waits long
 FIRST_BATCH = 100  # the first step: about a screenful
+CACHE_BATCH = 5000  # cached rows per step: reading them is cheap, each step's pause is not
 FILL_PAUSE = 0.005  # seconds the worker rests after a fill step: the UI thread gets the GIL
 USER_ACTIVE = 0.25  # after a key press, background steps wait this long for the UI to draw
 MAX_RETRIES = 1  # a request that drops the connection again is reported, not sent a third time
@@ -413,8 +415,11 @@ class ImapWorker(TriageHandlers):
             return
         # The cached rows, newest first: the first screenful now, the rest in the background;
         # only what the cache lacks (new mail, mostly) comes from the server.
-        sel.cached_rows = self._cache.rows(self._cache_key, raw_name, selected.uidvalidity, batch=self._fill_batch)
-        self._post_cached(request_id)
+        newest = list(itertools.islice((uid for uid in reversed(selected.uids) if uid in opened.cached), FIRST_BATCH))
+        screenful = self._cache.rows_for(self._cache_key, raw_name, selected.uidvalidity, newest)
+        self._post_rows(request_id, sel, self._corrected(sel, [screenful[uid] for uid in newest if uid in screenful]))
+        sel.cached_rows = self._cache.rows(self._cache_key, raw_name, selected.uidvalidity,
+                                           batch=max(self._fill_batch, CACHE_BATCH))
         self._queue_fill(request_id, tuple(uid for uid in selected.uids if uid not in opened.cached))
         self._background.appendleft(("cached", request_id, None))
         if opened.how == "flags":  # right after the first screenful: are its flags still true?
