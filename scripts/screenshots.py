@@ -20,7 +20,7 @@ os.environ.setdefault("TUI_MAIL_NOW", "2026-11-20T12:00:00+00:00")
 os.environ.setdefault("TZ", "UTC")
 time.tzset()
 
-from scenarios import fully_loaded, open_attachment_message, search_results  # noqa: E402
+from scenarios import fully_loaded, open_attachment_message, search_results, thread_view  # noqa: E402
 
 from tui.app import MailApp  # noqa: E402
 from tui.demo import demo_account  # noqa: E402
@@ -29,6 +29,7 @@ SHOTS = {
     "main.svg": fully_loaded,
     "message.svg": open_attachment_message,
     "search.svg": search_results,
+    "threads.svg": thread_view,
 }
 
 

@@ -62,3 +62,22 @@ async def search_results(pilot: Pilot) -> None:
     listing = app.query_one(MessageList)
     await wait_for(lambda: all(uid in listing.envelopes for uid in listing.uids))
     await pilot.pause()
+
+
+async def thread_view(pilot: Pilot) -> None:
+    """`V` on the demo INBOX, the second thread with replies collapsed (`z`), the cursor on the first open thread."""
+    await fully_loaded(pilot)
+    listing = pilot.app.query_one(MessageList)
+    await pilot.press("V")
+    await wait_for(lambda: bool(listing.arrangement.lines))
+    replies = [i for i, uid in enumerate(listing.uids) if listing.arrangement.lines[uid].depth > 0]
+    roots = {listing.arrangement.lines[listing.uids[i]].root for i in replies}
+    second = next(i for i in replies if listing.arrangement.lines[listing.uids[i]].root == sorted(
+        roots, key=lambda root: listing.uids.index(root))[1])
+    listing.cursor = second
+    await pilot.press("z")
+    await wait_for(lambda: any(line.hidden for line in listing.arrangement.lines.values()))
+    # Back up to the root of the first open thread: it shows with its replies under it.
+    first_reply = next(uid for uid in listing.uids if listing.arrangement.lines[uid].depth > 0)
+    listing.cursor = listing.uids.index(listing.arrangement.lines[first_reply].root)
+    await pilot.pause()
