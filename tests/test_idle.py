@@ -21,7 +21,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from scripted_server import ScriptedServer, Step
 from servers import DovecotServer, append_messages, make_message, require_dovecot
 from tui.config import Account
-from tui.imap import commands, mutations
+from tui.imap import commands, lean_fetch, mutations, sync
 from tui.imap.connection import connect
 from tui.imap.idle import Waker, can_idle, wait_for_changes
 from tui.imap.trace import ProtocolTrace
@@ -70,8 +70,8 @@ class Idler:
         self.account = _account(server, kind)
         self.trace = ProtocolTrace(maxlen=5000, fetch_detail=None)
         self.client = connect(self.account, server.password, self.trace)
-        selected = commands.select_mailbox(self.client, self.name.encode(), read_only=False)
-        assert list(selected.uids) == self.uids
+        sync.select(self.client, self.name.encode(), read_only=False)
+        assert lean_fetch.all_uids(self.client) == self.uids
         # What the SELECT itself said is no news: start from an empty journal.
         commands.take_journal(self.client)
         self.waker = Waker()

@@ -174,21 +174,27 @@ def message_id_of(fields: dict[str, bytes]) -> str:
     return found.group(1).decode("utf-8", "replace") if found else ""
 
 
-def thread_links(row: Row) -> tuple[str, tuple[str, ...]]:
-    """(Message-ID, parents oldest first) from Message-ID, References and In-Reply-To.
+def thread_fields(row: Row) -> tuple[str, tuple[str, ...], str]:
+    """(Message-ID, parents oldest first, subject), from one parse of the header block:
+    what threading 100,000 rows reads of each.
 
-    As JWZ's algorithm wants: References, then In-Reply-To's first id if it is not
-    already the last reference. At most MAX_REFERENCES parents, the nearest ones.
+    Parents as JWZ's algorithm wants them: References, then In-Reply-To's first id if it
+    is not already the last reference. At most MAX_REFERENCES, the nearest ones.
     """
-    block = row.headers
-    parents = [m.decode("utf-8", "replace") for m in _MESSAGE_ID.findall(header_field(block, "references") or b"")]
-    reply_to = _MESSAGE_ID.search(header_field(block, "in-reply-to") or b"")
+    fields = header_fields(row.headers)
+    parents = [m.decode("utf-8", "replace") for m in _MESSAGE_ID.findall(fields.get("references", b""))]
+    reply_to = _MESSAGE_ID.search(fields.get("in-reply-to", b""))
     if reply_to:
         parent = reply_to.group(1).decode("utf-8", "replace")
         if not parents or parents[-1] != parent:
             parents.append(parent)
-    own = _MESSAGE_ID.search(header_field(block, "message-id") or b"")
-    return (own.group(1).decode("utf-8", "replace") if own else ""), tuple(parents[-MAX_REFERENCES:])
+    return message_id_of(fields), tuple(parents[-MAX_REFERENCES:]), _text(fields.get("subject"))
+
+
+def thread_links(row: Row) -> tuple[str, tuple[str, ...]]:
+    """(Message-ID, parents oldest first): see thread_fields."""
+    message_id, parents, _subject = thread_fields(row)
+    return message_id, parents
 
 
 def base_subject(subject: str) -> str:

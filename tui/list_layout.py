@@ -67,19 +67,24 @@ def arrange(
     collapsed: set[int],
     server: ServerOrder | None = None,
     memo: Memo | None = None,
+    awaiting: bool = False,
 ) -> Layout:
-    """`mailbox_uids` newest first; the rows to show, in order."""
+    """`mailbox_uids` newest first; the rows to show, in order. `awaiting`: the server's
+    answer for this order is on its way; arrival order until then (no sorting here)."""
     memo = memo if memo is not None else Memo()
     shown = list(mailbox_uids) if matches is None else [uid for uid in mailbox_uids if uid in matches]
+    arrival = shown if order.reverse else shown[::-1]
     if not needs_rows(order):
-        return Layout(shown if order.reverse else shown[::-1])
-    missing = [uid for uid in shown if uid not in rows]
+        return Layout(arrival)
     served = server is not None and server.serves(order)
+    if awaiting and not served:
+        return Layout(arrival, waiting=True)
+    missing = [uid for uid in shown if uid not in rows]
     # A few rows missing (new mail on its way): arrange the others, the new ones on top,
     # and again once they are in. Many missing: wait for them (or for the server's order).
     few = len(missing) <= max(50, len(shown) // 200)
     if missing and not served and not few:
-        return Layout(shown if order.reverse else shown[::-1], waiting=True)
+        return Layout(arrival, waiting=True)
     present = [uid for uid in shown if uid in rows] if missing else shown
     if order.threads:
         if served:  # kept once every row is in: threading 100,000 rows here takes seconds

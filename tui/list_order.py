@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from .headers import (
-    _MESSAGE_ID, MAX_REFERENCES, Row, _text, date_key, header_fields, message_id_of, sender_key, subject_key,
-)
+from .headers import Row, date_key, sender_key, subject_key
+from .headers import thread_fields as _links_of  # one header parse per row: most of threading's cost
 from .threads import ThreadNode, build_threads
 
 __all__ = ["SORT_KEYS", "key_function", "sort_uids", "thread_uids"]
@@ -92,17 +91,3 @@ def thread_uids(rows: Mapping[int, Row], uids: Sequence[int], memo: dict | None 
         found = _links_of(row) if memo is None else _remembered(memo.setdefault("links", {}), row, _links_of)
         links.append((uid, *found))
     return build_threads(links)
-
-
-def _links_of(row: Row) -> tuple[str, tuple[str, ...], str]:
-    """headers.thread_links(row) and the decoded subject, from one parse of the header
-    block (the parse is most of the cost of threading 100,000 rows). Must stay equal to
-    thread_links: tests/test_list_order.py compares them."""
-    fields = header_fields(row.headers)
-    parents = [m.decode("utf-8", "replace") for m in _MESSAGE_ID.findall(fields.get("references", b""))]
-    reply_to = _MESSAGE_ID.search(fields.get("in-reply-to", b""))
-    if reply_to:
-        parent = reply_to.group(1).decode("utf-8", "replace")
-        if not parents or parents[-1] != parent:
-            parents.append(parent)
-    return message_id_of(fields), tuple(parents[-MAX_REFERENCES:]), _text(fields.get("subject"))

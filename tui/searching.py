@@ -9,12 +9,12 @@ searched too (only the new UIDs), and joins the list if it matches.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from rich.text import Text
 
 from .account_session import AccountSession
+from .headers import base_subject
 from .imap.contract import SearchFinished, SearchMessages
 from .imap.search import compile_search
 from .imap.uidset import compress_uids
@@ -24,15 +24,6 @@ from .search_query import And, Atom, Node, QueryError, Term, parse_query, quote_
 from .timefmt import count_text, now
 from .widgets.message_list import MessageList
 from .widgets.search_bar import SearchBar
-
-# Reply and forward prefixes, also localised ones (AW: SV: WG: VS: Antw: Réf:), and [list] tags.
-_SUBJECT_PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|sv|wg|vs|antw|réf|tr|rv)(?:\[\d+\])?\s*:\s*|\[[^\]]{1,40}\]\s*)+", re.I)
-
-
-def thread_subject(subject: str) -> str:
-    """The subject a thread shares: without Re:/Fwd: prefixes and list tags, on one line."""
-    text = " ".join(subject.replace("\x00", "").split())
-    return _SUBJECT_PREFIX.sub("", text).strip()
 
 
 class SearchMixin:
@@ -227,7 +218,7 @@ class SearchMixin:
         envelope = self._current_envelope()
         if envelope is None:
             return
-        subject = thread_subject(envelope.subject)
+        subject = base_subject(envelope.subject)
         if not subject:
             self._show_status("This message has no subject to search for.")
             return

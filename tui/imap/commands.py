@@ -12,12 +12,12 @@ import weakref
 from dataclasses import dataclass, field
 
 from imapclient import IMAPClient, imap_utf7
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, IMAPClientReadOnlyError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from imapclient.response_parser import parse_fetch_response
 
 from .uidset import compress_uids
-from ..models import SPECIAL_USES, Mailbox, MailboxStatus, SelectedMailbox
+from ..models import SPECIAL_USES, Mailbox, MailboxStatus
 
 
 # Names many servers use for special folders when they do not speak SPECIAL-USE.
@@ -120,41 +120,6 @@ def fetch_status(client: IMAPClient, raw_name: bytes) -> MailboxStatus:
 def count_unseen(client: IMAPClient) -> int:
     """Unseen messages in the selected mailbox."""
     return len(client.search(["UNSEEN"]))
-
-
-def select_mailbox(client: IMAPClient, raw_name: bytes, read_only: bool) -> SelectedMailbox:
-    check_mailbox_name(raw_name)
-    try:
-        info = client.select_folder(raw_name, readonly=read_only)
-    except IMAPClientReadOnlyError:
-        # The server opened it [READ-ONLY]; imaplib reports that as an abort, but the
-        # connection is fine. EXAMINE gets us the mailbox's data, honestly read-only.
-        info = client.select_folder(raw_name, readonly=True)
-        read_only = True
-    exists = int(info.get(b"EXISTS", 0))
-    uids = sorted(client.search(["ALL"])) if exists else []
-    unseen = count_unseen(client) if exists else 0
-    server_read_only = info.get(b"READ-ONLY", False) or not info.get(b"READ-WRITE", not read_only)
-    return SelectedMailbox(
-        raw_name=raw_name,
-        uidvalidity=int(info.get(b"UIDVALIDITY", 0)),
-        exists=exists,
-        read_only=bool(read_only or server_read_only),
-        uids=tuple(uids),
-        unseen=unseen,
-        permanent_flags=frozenset(_as_str(f) for f in info.get(b"PERMANENTFLAGS", ())),
-        flags=frozenset(_as_str(f) for f in info.get(b"FLAGS", ())),
-        recent=int(info.get(b"RECENT", 0)),
-        uidnext=_optional_int(info.get(b"UIDNEXT")),
-        highestmodseq=_optional_int(info.get(b"HIGHESTMODSEQ")),
-    )
-
-
-def _optional_int(value) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 def fetch_message(client: IMAPClient, uid: int, max_bytes: int) -> tuple[bytes, bool]:

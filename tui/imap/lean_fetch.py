@@ -37,7 +37,7 @@ from imapclient.response_parser import parse_fetch_response
 
 from ..headers import HEADER_FIELDS, MAX_HEADER_BLOCK, Row, placeholder_row, shared_flags
 from .commands import _drain_leftovers, one_line
-from .uidset import compress_uids
+from .uidset import compress_uids, parse_uid_set
 
 __all__ = ["MAX_SIZE", "MAX_UIDS", "ROW_ITEMS", "all_flags", "all_uids", "fetch_rows", "parse_flags", "parse_rows"]
 
@@ -684,30 +684,14 @@ def expand_uid_set(ranges: bytes, limit: int = MAX_UIDS) -> list[int]:
     """
     if not ranges:
         return []
-    spans = []
-    total = 0
-    ascending = True
-    previous = 0
-    for part in ranges.split(b","):
-        low, _, high = part.partition(b":")
-        if not low.isdigit() or (high and not high.isdigit()) or len(low) > 10 or len(high) > 10:
-            raise IMAPClientError(f"unreadable UID set from the server: {one_line(_text(part[:40]))}")
-        a, b = int(low), int(high or low)
-        if a > b:
-            a, b = b, a
-        if a <= previous:
-            ascending = False
-        previous = b
-        total += b - a + 1
-        if total > limit:
+    try:
+        spans = parse_uid_set(ranges.decode("ascii"))
+        if sum(high - low + 1 for low, high in spans) > limit:
             raise IMAPClientError(f"the server named more than {limit} UIDs; refusing the answer")
-        spans.append((a, b))
-    uids: list[int] = []
-    for a, b in spans:
-        if a == b:
-            uids.append(a)
-        else:
-            uids.extend(range(a, b + 1))
+    except (ValueError, UnicodeDecodeError):
+        raise IMAPClientError(f"unreadable UID set from the server: {one_line(_text(ranges[:40]))}") from None
+    uids = [uid for low, high in spans for uid in range(low, high + 1)]
+    ascending = all(spans[i][0] > spans[i - 1][1] for i in range(1, len(spans)))
     return uids if ascending else sorted(set(uids))
 
 

@@ -23,7 +23,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, IMAPCli
 from . import commands
 from .commands import Untagged, quote_mailbox, run_command
 from .contract import CopyUid
-from .uidset import compress_uids, parse_uid_set
+from .uidset import compress_uids, expand_uid_set, parse_uid_set
 
 MAX_ROUNDS = 3  # searches one synchronisation may spend before it takes what it has
 NO_UIDPLUS_UNDO = "cannot undo the copy: the server lacks UIDPLUS, so only these messages cannot be removed"
@@ -138,19 +138,6 @@ def parse_copyuid(reply: commands.Reply, asked: list[int]) -> CopyUid | None:
     if len(set(source_uids)) != len(source_uids) or not set(source_uids) <= set(asked):
         return None
     return CopyUid(target_validity, tuple(source_uids), tuple(target_uids))
-
-
-def expand_uid_set(text: str, at_most: int) -> list[int]:
-    """The UIDs of a UID set; ValueError when it holds more than `at_most`."""
-    uids: list[int] = []
-    for part in text.split(","):
-        low, _, high = part.partition(":")
-        first, last = int(low), int(high or low)
-        if abs(last - first) + 1 + len(uids) > at_most:
-            raise ValueError("more UIDs than asked about")
-        step = 1 if last >= first else -1
-        uids.extend(range(first, last + step, step))
-    return uids
 
 
 # -- removing -----------------------------------------------------------------------------

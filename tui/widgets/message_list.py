@@ -193,14 +193,8 @@ class MessageList(ScrollView, can_focus=True):
         self.relayout()
 
     def _arrange(self) -> None:
-        if self.awaiting_server:
-            shown = list(self.mailbox_uids) if self.matches is None else [
-                uid for uid in self.mailbox_uids if uid in self.matches]
-            self.arrangement = Layout(shown if self.order.reverse else shown[::-1], waiting=True)
-            self.uids = self.arrangement.uids
-            return
         self.arrangement = arrange(self.mailbox_uids, self.matches, self.rows, self.order, self.collapsed,
-                                   self.server_order, self._memo)
+                                   self.server_order, self._memo, awaiting=self.awaiting_server)
         self.uids = self.arrangement.uids
 
     def relayout(self) -> None:
