@@ -1,15 +1,14 @@
 """The bulk list path at bytes level: FETCH the list rows and parse them without imapclient.
 
 imapclient's generic FETCH parser costs about 140 us a message (15.8 s for a 100,000
-message INBOX, ARCHITECTURE.md "how to be fast"). Here one `UID FETCH` goes through
-imaplib's own reader and its answers are cut apart with one compiled regex each (one
-regex per order of the items: Dovecot's is known, another server's is learnt from its
-first answer by an any-order regex); only an answer no regex reads goes through
-imapclient's parser (and if even that
-fails, its message becomes an "(unreadable message)" row: one bad answer never costs
-the others).
+message INBOX, ARCHITECTURE.md "how to be fast"). Here one `UID FETCH` is read by
+`bulk_read` (imaplib's own reader costs another 15 us a line) and its answers are cut
+apart with one compiled regex each (one regex per order of the items: Dovecot's is
+known, another server's is learnt from its first answer by an any-order regex); only an
+answer no regex reads goes through imapclient's parser (and if even that fails, its
+message becomes an "(unreadable message)" row: one bad answer never costs the others).
 
-How imaplib hands over a FETCH answer (its `untagged_responses["FETCH"]` list): an
+How a FETCH answer is filed (imaplib's `untagged_responses["FETCH"]` list): an
 answer without a literal is one bytes item `b'12 (UID 40 FLAGS (\\Seen))'`; an answer
 with k literals is k tuples `(line up to and including "{n}", literal)` followed by one
 bytes item, the rest of the line (usually just `b')'`).
@@ -32,11 +31,18 @@ from collections.abc import Sequence
 from itertools import islice
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+from imapclient.exceptions import IMAPClientError
 from imapclient.response_parser import parse_fetch_response
 
-from ..headers import HEADER_FIELDS, MAX_HEADER_BLOCK, Row, placeholder_row, shared_flags
-from .commands import _drain_leftovers, one_line
+from ..headers import (
+    HEADER_FIELDS,
+    MAX_HEADER_BLOCK,
+    Row,
+    placeholder_row,
+    shared_flags,
+)
+from .bulk_read import Outcome, check, put_back, run_uid
+from .commands import one_line
 from .uidset import compress_uids, parse_uid_set
 
 __all__ = ["MAX_SIZE", "MAX_UIDS", "ROW_ITEMS", "all_flags", "all_uids", "fetch_rows", "parse_flags", "parse_rows"]
@@ -147,7 +153,6 @@ _UID_ANYWHERE = re.compile(rb"\bUID (\d{1,10})\b")
 _UNQUOTE = re.compile(rb"\\([\\\"])")
 _ESEARCH = re.compile(rb'\s*(?:\(TAG "([^"]*)"\))?(.*)\Z', re.DOTALL | re.IGNORECASE)
 _ESEARCH_ALL = re.compile(rb"(?:^|\s)ALL\s+([0-9:,]+)", re.IGNORECASE)
-_CODE = re.compile(rb"\s*\[([A-Za-z0-9.-]+)")
 
 # -- values -----------------------------------------------------------------------------
 
@@ -249,77 +254,6 @@ def _header(block: bytes) -> bytes:
     return block if len(block) <= MAX_HEADER_BLOCK else block[:MAX_HEADER_BLOCK]
 
 
-# -- the command --------------------------------------------------------------------------
-
-
-class _Outcome:
-    """What one command brought: its tagged status and text, the FETCH answers in imaplib's
-    format, and where in them each EXPUNGE (sequence number) arrived."""
-
-    __slots__ = ("expunges", "fetched", "status", "tag", "text", "vanished")
-
-    def __init__(self, tag, status, text, fetched, expunges, vanished) -> None:
-        self.tag, self.status, self.text = tag, status, text
-        self.fetched, self.expunges, self.vanished = fetched, expunges, vanished
-
-    def code(self) -> bytes:
-        found = _CODE.match(self.text)
-        return found.group(1).upper() if found else b""
-
-
-def _run(client: IMAPClient, *args: bytes, answers: str = "FETCH") -> _Outcome:
-    """Send `UID <args>` through imaplib and read every answer to it.
-
-    imaplib's own reader files the answers by kind, as for any command; answers that came
-    before this command are first moved into the change journal (as run_command does), so
-    what is filed afterwards came during it. EXPUNGEs are noted with how many FETCH items
-    had arrived before each: the sequence numbers of the FETCH answers before an EXPUNGE
-    are in the numbering before it.
-    """
-    imap = client._imap
-    _drain_leftovers(client)
-    pending = imap.untagged_responses
-    if answers != "FETCH":
-        pending.pop(answers, None)  # a search nobody collected: not the answer to this one
-    tag = imap._command("UID", *args)
-    tagged = imap.tagged_commands
-    read = imap._get_response
-    expunges: list[tuple[int, bytes]] = []
-    while tagged[tag] is None:
-        read()
-        if "EXPUNGE" in pending:  # rare: another client expunged meanwhile
-            expunged = pending["EXPUNGE"]
-            if len(expunged) > len(expunges):
-                arrived = len(pending.get("FETCH", ()))
-                expunges.extend((arrived, number) for number in expunged[len(expunges):])
-    status, data = tagged.pop(tag)
-    bye = pending.get("BYE")
-    if bye:
-        raise IMAPClientAbortError(f"the server closed the connection: {one_line(_text(bye[-1]))}")
-    vanished = list(pending.get("VANISHED", ()))
-    pending.pop("EXPUNGEISSUED", None)  # said, and taken care of below
-    text = data[0] if data and isinstance(data[0], bytes) else b""
-    return _Outcome(tag, status, text, pending.pop("FETCH", []), expunges, vanished)
-
-
-def _text(value) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _check(outcome: _Outcome, command: str, *, tolerate_expunged: bool = False) -> None:
-    if outcome.status == "OK":
-        return
-    if outcome.status == "NO" and tolerate_expunged and outcome.code() == b"EXPUNGEISSUED":
-        return  # RFC 5530: some of the messages are gone; the others were answered
-    raise IMAPClientError(f"{command} failed: {one_line(_text(outcome.text)) or outcome.status}")
-
-
-def _put_back(client: IMAPClient, items: list) -> None:
-    """FETCH answers that are not ours: back where imaplib files them, for the journal."""
-    if items:
-        client._imap.untagged_responses.setdefault("FETCH", []).extend(items)
-
-
 # -- rows ---------------------------------------------------------------------------------
 
 
@@ -334,10 +268,10 @@ def fetch_rows(client: IMAPClient, uids: Sequence[int]) -> list[Row]:
     if not uids:
         return []
     wanted = set(uids)
-    outcome = _run(client, b"FETCH", compress_uids(wanted).encode("ascii"), ROW_ITEMS)
+    outcome = run_uid(client, b"FETCH", compress_uids(wanted).encode("ascii"), ROW_ITEMS, keep=MAX_HEADER_BLOCK)
     rows, sequence, foreign, unidentified = parse_rows(outcome.fetched, wanted)
-    _put_back(client, foreign)
-    _check(outcome, "UID FETCH", tolerate_expunged=True)
+    put_back(client, foreign)
+    check(outcome, "UID FETCH", tolerate_expunged=True)
     for uid in _gone(outcome, sequence, rows):
         rows.pop(uid, None)
     missing = UNREADABLE if unidentified else GONE
@@ -563,7 +497,7 @@ def _unreadable(parts: list, wanted: set[int]) -> tuple[int, Row | None] | None:
     return None  # a line without one: more likely somebody's flag change; the journal will judge
 
 
-def _gone(outcome: _Outcome, sequence: list[tuple[int, int | bytes, int]], rows: dict[int, Row]) -> set[int]:
+def _gone(outcome: Outcome, sequence: list[tuple[int, int | bytes, int]], rows: dict[int, Row]) -> set[int]:
     """UIDs answered but expunged during the command (EXPUNGE after the answer, or VANISHED).
 
     Dovecot answers a message another client expunged with made-up data (\\Deleted,
@@ -633,9 +567,9 @@ def all_uids(client: IMAPClient) -> list[int]:
     (ranges, a few bytes) when the server has it, else `UID SEARCH ALL`."""
     imap = client._imap
     if b"ESEARCH" in client.capabilities():
-        outcome = _run(client, b"SEARCH", b"RETURN", b"(ALL)", b"ALL", answers="ESEARCH")
+        outcome = run_uid(client, b"SEARCH", b"RETURN", b"(ALL)", b"ALL", answers="ESEARCH")
         answers = imap.untagged_responses.pop("ESEARCH", [])
-        _check(outcome, "UID SEARCH")
+        check(outcome, "UID SEARCH")
         ours, untagged = None, None  # the answer naming our tag; else one naming no tag
         for answer in answers:
             found = _ESEARCH.match(answer) if isinstance(answer, bytes) else None
@@ -645,9 +579,9 @@ def all_uids(client: IMAPClient) -> list[int]:
                 untagged = found.group(2)
         got = _ESEARCH_ALL.search(ours if ours is not None else untagged or b"")
         return expand_uid_set(got.group(1) if got else b"")  # no ALL: an empty mailbox
-    outcome = _run(client, b"SEARCH", b"ALL", answers="SEARCH")
+    outcome = run_uid(client, b"SEARCH", b"ALL", answers="SEARCH")
     answers = imap.untagged_responses.pop("SEARCH", [])
-    _check(outcome, "UID SEARCH")
+    check(outcome, "UID SEARCH")
     found: list[int] = []
     for answer in answers:
         if isinstance(answer, bytes):
@@ -689,7 +623,7 @@ def expand_uid_set(ranges: bytes, limit: int = MAX_UIDS) -> list[int]:
         if sum(high - low + 1 for low, high in spans) > limit:
             raise IMAPClientError(f"the server named more than {limit} UIDs; refusing the answer")
     except (ValueError, UnicodeDecodeError):
-        raise IMAPClientError(f"unreadable UID set from the server: {one_line(_text(ranges[:40]))}") from None
+        raise IMAPClientError(f"unreadable UID set from the server: {one_line(ranges[:40].decode('utf-8', 'replace'))}") from None
     uids = [uid for low, high in spans for uid in range(low, high + 1)]
     ascending = all(spans[i][0] > spans[i - 1][1] for i in range(1, len(spans)))
     return uids if ascending else sorted(set(uids))
@@ -719,10 +653,10 @@ def all_flags(client: IMAPClient, changed_since: int | None = None) -> dict[int,
         if not isinstance(changed_since, int) or changed_since < 0:
             raise ValueError(f"changed_since must be a MODSEQ (an int >= 0), not {changed_since!r}")
         args.append(b"(CHANGEDSINCE %d)" % changed_since)
-    outcome = _run(client, *args)
+    outcome = run_uid(client, *args)
     flags, foreign = parse_flags(outcome.fetched)
-    _put_back(client, foreign)
-    _check(outcome, "UID FETCH")
+    put_back(client, foreign)
+    check(outcome, "UID FETCH")
     return flags
 
 

@@ -34,6 +34,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -41,12 +42,13 @@ from typing import Any, Literal
 from ..safe_text import safe_line
 
 __all__ = [
+    "REDACTED",
     "CommandTiming",
     "ProtocolTrace",
-    "REDACTED",
     "TraceEntry",
     "attach",
     "detach",
+    "shown_past",
 ]
 
 REDACTED = "<redacted>"
@@ -447,6 +449,31 @@ def attach(imap: imaplib.IMAP4, trace: ProtocolTrace) -> None:
 
     imap.send, imap.readline, imap.read = traced_send, traced_readline, traced_read  # type: ignore[method-assign]
     setattr(imap, _ATTACHED, (trace, saved))
+
+
+def shown_past(imap: imaplib.IMAP4) -> Callable[[list[bytes]], None] | None:
+    """For a reader that takes server bytes from `imap.file` past the wrappers `attach` set
+    (a big FETCH, read lean): a function to show the trace what it read, one answer at a
+    time as [line, literal, line, ...], lines with their CRLF. None: no trace attached.
+    """
+    state = imap.__dict__.get(_ATTACHED)
+    if state is None:
+        return None
+    trace = state[0]
+
+    def shown(pieces: list[bytes]) -> None:
+        try:
+            if trace._counting and not trace._agg_cont and _FETCH.match(pieces[0]) is not None:
+                trace._agg_count += 1  # the hot path: a FETCH answer past the logged few
+                trace._agg_bytes += sum(map(len, pieces))
+                return
+            for index, piece in enumerate(pieces):
+                (trace._server_literal if index % 2 else trace._server_line)(piece)
+        except Exception as error:
+            detach(imap)
+            trace.note(f"protocol trace stopped after an internal error ({type(error).__name__})")
+
+    return shown
 
 
 def detach(imap: imaplib.IMAP4) -> None:

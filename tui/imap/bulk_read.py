@@ -1,0 +1,187 @@
+"""One UID command with a big answer (the list rows, every flag, every UID), read lean.
+
+imaplib's reader spends about 15 us of Python on each line it reads: two or three regexes,
+a debug repr of the line, bookkeeping. For a 100,000-message FETCH that is 1.4 s of CPU,
+all of it holding the GIL the UI thread needs, while the socket itself delivers the answer
+in about 1.1 s. Here each `* N FETCH` answer is taken from the connection's buffered file
+with readline/read and filed exactly where and as imaplib files it (its
+`untagged_responses["FETCH"]`: `(line up to "{n}", literal)` tuples, then the rest of the
+line). Every other line (the tagged end, EXISTS, EXPUNGE, VANISHED, BYE, a continuation)
+is handed to imaplib's own reader, so what those mean never changes.
+
+The protocol trace, when one is attached, is shown every answer read here too
+(`trace.shown_past`); past its first few FETCH answers it only counts them.
+
+Pure module: no Textual. Runs on the account's worker thread.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import re
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+
+from .commands import _drain_leftovers, one_line
+from .trace import shown_past
+
+__all__ = ["Outcome", "check", "put_back", "run_uid"]
+
+_FETCH_LINE = re.compile(rb"\* (\d{1,10}) FETCH (?=\()")
+_LITERAL_AT_END = re.compile(rb"\{(\d{1,10})\}\Z")
+_CODE = re.compile(rb"\s*\[([A-Za-z0-9.-]+)")
+MAX_KEPT = 16 * 1024 * 1024  # bytes of one literal kept by default
+_CHUNK = 1024 * 1024  # a literal's dropped part is read this much at a time
+
+
+class Outcome:
+    """What one command brought: its tagged status and text, the FETCH answers in imaplib's
+    format, and where in them each EXPUNGE (sequence number) arrived."""
+
+    __slots__ = ("expunges", "fetched", "status", "tag", "text", "vanished")
+
+    def __init__(self, tag, status, text, fetched, expunges, vanished) -> None:
+        self.tag, self.status, self.text = tag, status, text
+        self.fetched, self.expunges, self.vanished = fetched, expunges, vanished
+
+    def code(self) -> bytes:
+        found = _CODE.match(self.text)
+        return found.group(1).upper() if found else b""
+
+
+def run_uid(client: IMAPClient, *args: bytes, answers: str = "FETCH", keep: int = MAX_KEPT) -> Outcome:
+    """Send `UID <args>` and read every answer to it.
+
+    Of a FETCH answer's literal, the first `keep` bytes are kept; the rest is read and
+    dropped, so a server's {9999999999} costs neither memory nor the connection.
+
+    Answers that came before this command are first moved into the change journal (as
+    run_command does), so what is filed afterwards came during it. EXPUNGEs are noted with
+    how many FETCH items had arrived before each: the sequence numbers of the FETCH answers
+    before an EXPUNGE are in the numbering before it.
+    """
+    imap = client._imap
+    _drain_leftovers(client)
+    pending = imap.untagged_responses
+    if answers != "FETCH":
+        pending.pop(answers, None)  # a search nobody collected: not the answer to this one
+    tag = imap._command("UID", *args)
+    expunges: list[tuple[int, bytes]] = []
+
+    def other_line_read() -> None:
+        if "EXPUNGE" in pending:  # rare: another client expunged meanwhile
+            expunged = pending["EXPUNGE"]
+            if len(expunged) > len(expunges):
+                arrived = len(pending.get("FETCH", ()))
+                expunges.extend((arrived, number) for number in expunged[len(expunges):])
+
+    _read_until_tagged(imap, tag, other_line_read, keep)
+    status, data = imap.tagged_commands.pop(tag)
+    bye = pending.get("BYE")
+    if bye:
+        raise IMAPClientAbortError(f"the server closed the connection: {one_line(_text(bye[-1]))}")
+    vanished = list(pending.get("VANISHED", ()))
+    pending.pop("EXPUNGEISSUED", None)  # said; the caller takes care of it
+    text = data[0] if data and isinstance(data[0], bytes) else b""
+    return Outcome(tag, status, text, pending.pop("FETCH", []), expunges, vanished)
+
+
+def check(outcome: Outcome, command: str, *, tolerate_expunged: bool = False) -> None:
+    """Raise IMAPClientError unless the command ended OK (or, if tolerated, NO [EXPUNGEISSUED])."""
+    if outcome.status == "OK":
+        return
+    if outcome.status == "NO" and tolerate_expunged and outcome.code() == b"EXPUNGEISSUED":
+        return  # RFC 5530: some of the messages are gone; the others were answered
+    raise IMAPClientError(f"{command} failed: {one_line(_text(outcome.text)) or outcome.status}")
+
+
+def put_back(client: IMAPClient, items: list) -> None:
+    """FETCH answers that are not ours: back where imaplib files them, for the journal."""
+    if items:
+        client._imap.untagged_responses.setdefault("FETCH", []).extend(items)
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+# -- the reader -------------------------------------------------------------------------------
+
+
+def _read_until_tagged(imap: imaplib.IMAP4, tag: bytes, other_line_read, keep: int) -> None:
+    tagged = imap.tagged_commands
+    pending = imap.untagged_responses
+    shown = shown_past(imap)
+    limit = imaplib._MAXLINE
+    file = imap.file  # STARTTLS swaps it, but never during a command
+    readline, read = file.readline, file.read
+    fetch_line = _FETCH_LINE.match
+    while tagged[tag] is None:
+        line = readline(limit + 1)
+        if len(line) > limit:  # the rest of it would be read as the next answer
+            raise IMAPClientAbortError(f"the server sent a line of more than {limit} bytes")
+        found = fetch_line(line)
+        if found is None or line[-2:] != b"\r\n":
+            # Not a FETCH answer, or a cut line: imaplib reads it (and raises on EOF).
+            if shown is not None:
+                shown([line])
+            _hand_over(imap, line)
+            other_line_read()
+            continue
+        pieces = [line]
+        data = found.group(1) + b" " + line[found.end() : -2]  # imaplib's form: "12 (UID ..."
+        items = pending.get("FETCH")
+        if items is None:
+            items = pending["FETCH"] = []
+        while data[-1:] == b"}" and (literal := _LITERAL_AT_END.search(data)) is not None:
+            size = int(literal.group(1))
+            payload = read(size) if size <= keep else _read_capped(read, size, keep)
+            if len(payload) != min(size, keep):
+                raise IMAPClientAbortError("socket error: EOF inside a literal")
+            items.append((data, payload))
+            line = readline(limit + 1)
+            if len(line) > limit:
+                raise IMAPClientAbortError(f"the server sent a line of more than {limit} bytes")
+            if line[-2:] != b"\r\n":
+                raise IMAPClientAbortError("socket error: unterminated line" if line else "socket error: EOF")
+            pieces += (payload, line)
+            data = line[:-2]
+        items.append(data)
+        if shown is not None:
+            shown(pieces)
+
+
+def _read_capped(read, size: int, keep: int) -> bytes:
+    """The first `keep` bytes of a `size`-byte literal; the rest read and dropped."""
+    kept = read(keep)
+    left = size - keep
+    while left > 0 and len(kept) == keep:
+        dropped = len(read(min(left, _CHUNK)))
+        if not dropped:
+            raise IMAPClientAbortError("socket error: EOF inside a literal")
+        left -= dropped
+    return kept
+
+
+def _hand_over(imap: imaplib.IMAP4, line: bytes) -> None:
+    """Let imaplib's own reader take `line`, already read from the socket, and what follows it."""
+    own = imap.__dict__.get("readline")  # the trace's wrapper, if one is attached
+
+    def once() -> bytes:
+        _restore(imap, once, own)
+        return line
+
+    imap.readline = once  # type: ignore[method-assign]
+    try:
+        imap._get_response()
+    finally:
+        _restore(imap, once, own)
+
+
+def _restore(imap: imaplib.IMAP4, once, own) -> None:
+    if imap.__dict__.get("readline") is once:
+        if own is None:
+            del imap.readline
+        else:
+            imap.readline = own  # type: ignore[method-assign]
