@@ -76,8 +76,12 @@ def open_mailbox(client: IMAPClient, cache: HeaderCache, account: str, raw_name:
     if known is None or not known.count:
         _remember_modseq(cache, account, selected)
         return Opened(selected, frozenset(), "cold")
-    cached = frozenset(cache.uids(account, raw_name, selected.uidvalidity)).intersection(uids)
-    cache.keep_only(account, raw_name, selected.uidvalidity, uids)  # (queued: not on the way to the first screen)
+    in_cache = frozenset(cache.uids(account, raw_name, selected.uidvalidity))
+    cached = in_cache.intersection(uids)
+    if len(cached) < len(in_cache) or known.count != len(in_cache):
+        # Expunged while we were away (or a count gone astray). Only then: the first
+        # screen's read waits for this write, and it reads every cached UID again.
+        cache.keep_only(account, raw_name, selected.uidvalidity, uids)
     modseq = known.highestmodseq
     if any(e.kind == "UNPARSED" for e in events):  # a change we could not read: do not vouch for it later
         selected = replace(selected, highestmodseq=None)
