@@ -26,7 +26,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from .commands import _drain_leftovers, one_line
 from .trace import shown_past
 
-__all__ = ["Outcome", "check", "put_back", "run_uid"]
+__all__ = ["Outcome", "check", "put_back", "read_uid", "run_uid", "send_uid"]
 
 _FETCH_LINE = re.compile(rb"\* (\d{1,10}) FETCH (?=\()")
 _LITERAL_AT_END = re.compile(rb"\{(\d{1,10})\}\Z")
@@ -51,22 +51,33 @@ class Outcome:
 
 
 def run_uid(client: IMAPClient, *args: bytes, answers: str = "FETCH", keep: int = MAX_KEPT) -> Outcome:
-    """Send `UID <args>` and read every answer to it.
+    """Send `UID <args>` and read every answer to it (`send_uid`, then `read_uid`)."""
+    return read_uid(client, send_uid(client, *args, answers=answers), keep)
 
-    Of a FETCH answer's literal, the first `keep` bytes are kept; the rest is read and
-    dropped, so a server's {9999999999} costs neither memory nor the connection.
+
+def send_uid(client: IMAPClient, *args: bytes, answers: str = "FETCH") -> bytes:
+    """Send `UID <args>`; its tag. Read its answers with `read_uid` before anything else.
 
     Answers that came before this command are first moved into the change journal (as
-    run_command does), so what is filed afterwards came during it. EXPUNGEs are noted with
-    how many FETCH items had arrived before each: the sequence numbers of the FETCH answers
-    before an EXPUNGE are in the numbering before it.
+    run_command does), so what is filed afterwards came during it.
     """
     imap = client._imap
     _drain_leftovers(client)
-    pending = imap.untagged_responses
     if answers != "FETCH":
-        pending.pop(answers, None)  # a search nobody collected: not the answer to this one
-    tag = imap._command("UID", *args)
+        imap.untagged_responses.pop(answers, None)  # a search nobody collected: not the answer to this one
+    return imap._command("UID", *args)
+
+
+def read_uid(client: IMAPClient, tag: bytes, keep: int = MAX_KEPT) -> Outcome:
+    """Every answer to the command `tag` (sent by `send_uid`).
+
+    Of a FETCH answer's literal, the first `keep` bytes are kept; the rest is read and
+    dropped, so a server's {9999999999} costs neither memory nor the connection. EXPUNGEs
+    are noted with how many FETCH items had arrived before each: the sequence numbers of
+    the FETCH answers before an EXPUNGE are in the numbering before it.
+    """
+    imap = client._imap
+    pending = imap.untagged_responses
     expunges: list[tuple[int, bytes]] = []
 
     def other_line_read() -> None:

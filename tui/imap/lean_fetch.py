@@ -41,7 +41,7 @@ from ..headers import (
     placeholder_row,
     shared_flags,
 )
-from .bulk_read import Outcome, check, put_back, run_uid
+from .bulk_read import Outcome, check, put_back, read_uid, run_uid, send_uid
 from .commands import one_line
 from .uidset import compress_uids, parse_uid_set
 
@@ -267,8 +267,18 @@ def fetch_rows(client: IMAPClient, uids: Sequence[int]) -> list[Row]:
     """
     if not uids:
         return []
+    return rows_answered(client, read_uid(client, send_rows_fetch(client, uids), keep=MAX_HEADER_BLOCK), uids)
+
+
+def send_rows_fetch(client: IMAPClient, uids: Sequence[int]) -> bytes:
+    """Send the `UID FETCH` of fetch_rows (at least one UID); its tag, for `read_uid`.
+    Splitting the two lets a caller have the next batch on its way while it parses this one."""
+    return send_uid(client, b"FETCH", compress_uids(set(uids)).encode("ascii"), ROW_ITEMS)
+
+
+def rows_answered(client: IMAPClient, outcome: Outcome, uids: Sequence[int]) -> list[Row]:
+    """fetch_rows's answer from the outcome of `send_rows_fetch(client, uids)`."""
     wanted = set(uids)
-    outcome = run_uid(client, b"FETCH", compress_uids(wanted).encode("ascii"), ROW_ITEMS, keep=MAX_HEADER_BLOCK)
     rows, sequence, foreign, unidentified = parse_rows(outcome.fetched, wanted)
     put_back(client, foreign)
     check(outcome, "UID FETCH", tolerate_expunged=True)

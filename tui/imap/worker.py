@@ -28,12 +28,9 @@ from ..cache_writer import CacheWriter
 from ..config import Account
 from ..headers import Row
 from ..models import MailboxStatus
+from ..secrets import SecretError
 from . import commands, idle, lean_fetch, ordering, search, sync
 from .connection import ConnectError, connect
-from .handlers import TriageHandlers
-from .trace import ProtocolTrace
-from .trace import detach as detach_trace
-from ..secrets import SecretError
 from .contract import (
     Connected,
     ConnectionFailed,
@@ -44,8 +41,8 @@ from .contract import (
     FetchStatus,
     FlagsChanged,
     ListMailboxes,
-    MailboxesListed,
     MailboxChanged,
+    MailboxesListed,
     MailboxSelected,
     MessageFetched,
     MessagesOrdered,
@@ -62,12 +59,17 @@ from .contract import (
     StatusFetched,
     StoreFlags,
 )
+from .fill_process import FillProcess, Job
+from .handlers import TriageHandlers
+from .trace import ProtocolTrace
+from .trace import detach as detach_trace
 
 log = logging.getLogger(__name__)
 
 FILL_BATCH = 1000  # rows per background step (~50 ms of parsing): a key press never waits long
 FIRST_BATCH = 100  # the first step: about a screenful
 CACHE_BATCH = 5000  # cached rows per step: reading them is cheap, each step's pause is not
+FILL_PROCESS_MIN = 5000  # rows to fetch from which a second process does it (see fill_process)
 FILL_PAUSE = 0.005  # seconds the worker rests after a fill step: the UI thread gets the GIL
 USER_ACTIVE = 0.25  # after a key press, background steps wait this long for the UI to draw
 MAX_RETRIES = 1  # a request that drops the connection again is reported, not sent a third time
@@ -119,6 +121,7 @@ class ImapWorker(TriageHandlers):
         status_every: float = STATUS_EVERY,
         trace: ProtocolTrace | None = None,
         cache_path: Path | None = None,
+        fill_process_min: int | None = FILL_PROCESS_MIN,
     ) -> None:
         self.account = account
         # Kept for reconnects, in memory only; a callable (an OAuth token command)
@@ -140,6 +143,12 @@ class ImapWorker(TriageHandlers):
         self._lost_selection: _Selection | None = None
         self._stopping = threading.Event()
         self._fill_batch = fill_batch
+        self._fill_process_min = fill_process_min  # None: every row is fetched on this connection
+        self._filler: FillProcess | None = None  # started on the open mailbox's rows, or spare
+        # Rows the fill process brought, not in the header cache yet: (mailbox, uidvalidity)
+        # -> rows, and flag changes made since they came (see _save_step).
+        self._unsaved: dict[tuple[bytes, int], list[Row]] = {}
+        self._unsaved_flags: dict[int, frozenset[str]] = {}
         self._connect = connect_fn
         self._cache_path = cache_path
         # The cache's name for this account: the same config name pointed at another
@@ -178,7 +187,9 @@ class ImapWorker(TriageHandlers):
         try:
             self._run_connected()
         finally:
-            self._cache.close()
+            self._stop_filler()
+            self._save_unsaved()
+            self._cache.close()  # waits for the writes
 
     def _run_connected(self) -> None:
         try:
@@ -397,6 +408,7 @@ class ImapWorker(TriageHandlers):
     def _select(self, request_id: int, raw_name: bytes, read_only: bool) -> None:
         # If this SELECT fails, no mailbox is selected any more (RFC 3501): forget the
         # old one first, so its fill cannot run against the wrong (or no) mailbox.
+        self._save_unsaved()
         self._selection = None
         self._drop_fills()
         opened = sync.open_mailbox(self._client, self._cache, self._cache_key, raw_name, read_only)
@@ -427,7 +439,26 @@ class ImapWorker(TriageHandlers):
 
     def _drop_fills(self) -> None:
         """The open mailbox's background loading: gone with the mailbox."""
-        self._background = deque(step for step in self._background if step[0] not in ("fill", "cached", "flags"))
+        self._background = deque(step for step in self._background
+                                 if step[0] not in ("fill", "cached", "flags", "remote"))
+        if self._filler is not None and self._filler.started:  # a spare one waits for the next mailbox
+            self._stop_filler()
+
+    def _stop_filler(self) -> None:
+        filler, self._filler = self._filler, None
+        if filler is not None:
+            filler.stop()
+
+    def _can_fill_apart(self) -> bool:
+        # An OAuth token source stays in this process: its command runs per connection.
+        return self._fill_process_min is not None and isinstance(self._secret, str)
+
+    def _spawn_filler(self) -> FillProcess | None:
+        try:
+            return FillProcess(self.account, self._secret)
+        except Exception as error:  # noqa: BLE001 - whatever it is, this connection fetches instead
+            log.warning("no fill process: %s", error)
+            return None
 
     def _queue_fill(self, request_id: int, uids: tuple[int, ...]) -> None:
         """The rows to fetch, newest first, ahead of the mailbox counts: the list is what the
@@ -436,9 +467,17 @@ class ImapWorker(TriageHandlers):
         newest_first = list(reversed(uids))
         first = min(FIRST_BATCH, self._fill_batch)
         steps = [("fill", request_id, newest_first[:first])] if newest_first else []
-        for start in range(first, len(newest_first), self._fill_batch):
-            steps.append(("fill", request_id, newest_first[start : start + self._fill_batch]))
+        rest = newest_first[first:]
+        if self._can_fill_apart() and len(rest) >= self._fill_process_min:
+            steps.append(("remote", request_id, rest))
+        else:
+            steps += self._fill_steps(request_id, rest)
+            self._stop_filler()  # a spare one, not needed
         self._background.extendleft(reversed(steps))
+
+    def _fill_steps(self, request_id: int, newest_first: list[int]) -> list[tuple]:
+        return [("fill", request_id, newest_first[start : start + self._fill_batch])
+                for start in range(0, len(newest_first), self._fill_batch)]
 
     def _queue_fill_first(self, request_id: int, uids: list[int]) -> None:
         """New mail: its rows go before the rest of the fill."""
@@ -462,6 +501,47 @@ class ImapWorker(TriageHandlers):
                 self._yield_to_user()
         elif kind == "flags" and self._selection and self._selection.request_id == request_id:
             self._correct_posted_flags(request_id)
+        elif kind == "remote" and self._selection and self._selection.request_id == request_id:
+            self._remote_fill_step(request_id, arg)
+        elif kind == "save":
+            self._save_step()
+
+    def _remote_fill_step(self, request_id: int, uids: list[int]) -> None:
+        """Rows from the fill process: the next batch if it has come (waiting a little for
+        it, or for a request); if the process fails, this connection fetches what is left."""
+        sel = self._selection
+        filler = self._filler
+        if filler is None or not filler.started:
+            filler = self._filler = filler or self._spawn_filler()
+            if filler is None:
+                self._background.extendleft(reversed(self._fill_steps(request_id, uids)))
+                return
+            filler.start(Job(sel.raw_name, sel.uidvalidity, tuple(uids)))
+            if self.trace is not None:
+                self.trace.note(f"the rows of {len(uids):,} messages come over a second connection (pid {filler.pid})")
+        self._waker.clear()  # a request that came before this is in the queue; one after wakes the wait
+        rows = filler.rows(0.05, self._waker) if self._requests.empty() else None
+        if rows:
+            rows = [row for row in rows if row.uid not in sel.vanished and row.uid not in sel.loaded]
+            if self._cache.enabled:
+                self._unsaved.setdefault((sel.raw_name, sel.uidvalidity), []).extend(
+                    row for row in rows if not row.placeholder)
+            if sel.fresh_flags is not None:
+                sel.fresh_flags.update((row.uid, row.flags) for row in rows)
+            self._post_rows(request_id, sel, rows)
+        if not filler.finished:
+            self._background.appendleft(("remote", request_id, uids))
+            if rows:
+                self._yield_to_user()
+            return
+        self._filler = None
+        if self._unsaved:
+            self._background.append(("save", request_id, None))  # after the tree's counts
+        if filler.failure is not None and self.trace is not None:
+            self.trace.note(f"the second connection failed ({filler.failure}); fetching on this one")
+        # What it did not bring (it failed; or, never yet seen, left some out): fetched here.
+        left = [uid for uid in uids if uid not in sel.loaded and uid not in sel.vanished]
+        self._background.extendleft(reversed(self._fill_steps(request_id, left)))
 
     def user_active(self, seconds: float = USER_ACTIVE) -> None:
         """The user pressed a key (any thread may call this): background work steps aside."""
@@ -554,11 +634,49 @@ class ImapWorker(TriageHandlers):
             sel.fresh_flags.update((row.uid, row.flags) for row in rows)
         self._post_rows(request_id, sel, rows)
 
+    def _save_step(self) -> None:
+        """Rows of the fill process into the header cache, a batch at a time, at the pace
+        SQLite writes them (its inserts hand the GIL back and forth at every row) and never
+        while the user types."""
+        if not self._unsaved:
+            return
+        (raw_name, uidvalidity), rows = next(iter(self._unsaved.items()))
+        batch, rest = rows[:CACHE_BATCH], rows[CACHE_BATCH:]
+        if rest:
+            self._unsaved[raw_name, uidvalidity] = rest
+        else:
+            del self._unsaved[raw_name, uidvalidity]
+        self._put_unsaved(raw_name, uidvalidity, batch)
+        self._cache.flush()
+        if self._unsaved:
+            self._background.append(("save", 0, None))
+            self._yield_to_user()
+        else:
+            self._unsaved_flags.clear()
+
+    def _save_unsaved(self) -> None:
+        """Every row still to be cached, queued to the cache's writer now (leaving, quitting)."""
+        for (raw_name, uidvalidity), rows in self._unsaved.items():
+            self._put_unsaved(raw_name, uidvalidity, rows)
+        self._unsaved.clear()
+        self._unsaved_flags.clear()
+
+    def _put_unsaved(self, raw_name: bytes, uidvalidity: int, rows: list[Row]) -> None:
+        sel = self._selection
+        if sel is not None and (sel.raw_name, sel.uidvalidity) == (raw_name, uidvalidity):
+            rows = [row for row in rows if row.uid not in sel.vanished]  # expunged since they came
+        changed = self._unsaved_flags
+        if changed:
+            rows = [row.with_flags(changed[row.uid]) if row.uid in changed else row for row in rows]
+        self._cache.put_rows(self._cache_key, raw_name, uidvalidity, rows)
+
     def flags_now(self, changes: dict[int, frozenset[str]]) -> None:
         """Flags the server has now for messages of the open mailbox: into the cache too."""
         sel = self._selection
         if sel is None or not changes:
             return
+        if self._unsaved:
+            self._unsaved_flags.update(changes)
         if sel.fresh_flags is not None:
             sel.fresh_flags.update(changes)
         self._cache.set_flags(self._cache_key, sel.raw_name, sel.uidvalidity, changes.items())

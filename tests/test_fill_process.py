@@ -1,0 +1,168 @@
+"""The fill process (tui.imap.fill_process): a big mailbox's rows over a second connection.
+
+Against a real Dovecot: the rows a child process fetches are the server's, the worker's
+own connection fetches only the first screenful, the rows reach the header cache, and
+whatever goes wrong with the child (a refused login, garbage on its pipe, a mailbox
+switch) costs neither a row nor the app. The password only ever goes through a pipe.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+from harness import WorkerHarness, make_mailbox, raw_client
+from servers import DovecotServer, make_message, require_dovecot
+from test_cache_sync import fetched_uid_sets, server_subjects, subjects
+
+from tui.cache import HeaderCache
+from tui.config import Account
+from tui.imap import worker as worker_module
+from tui.imap.contract import EnvelopesFetched, MailboxSelected, SelectMailbox
+from tui.imap.fill_process import FillProcess, Job
+from tui.imap.trace import ProtocolTrace
+from tui.imap.worker import FIRST_BATCH, cache_key
+
+COUNT = 400
+BIG = b"Big"
+SMALL = b"Small"
+
+
+@pytest.fixture(scope="module")
+def server():
+    require_dovecot()
+    with DovecotServer() as dovecot:
+        account = account_of(dovecot)
+        make_mailbox(account, dovecot.password, BIG,
+                     [make_message(n, subject=f"big {n} \u00e9t\u00e9") for n in range(COUNT)])
+        make_mailbox(account, dovecot.password, SMALL, [make_message(n, subject=f"small {n}") for n in range(3)])
+        yield dovecot
+
+
+def account_of(server: DovecotServer) -> Account:
+    return Account(name="filled", host=server.host, port=server.port, tls="none", username=server.user)
+
+
+def open_big(server, cache, **options):
+    """Open BIG until every row is in; (rows by UID, the worker's trace lines)."""
+    trace = ProtocolTrace(maxlen=20000)
+    with WorkerHarness(account_of(server), server.password, cache_path=cache, trace=trace, use_idle=False,
+                       fill_process_min=50, **options) as harness:
+        request = harness.worker.submit(SelectMailbox(BIG))
+        harness.wait(MailboxSelected, lambda r: r.request_id == request.id)
+        harness.wait(EnvelopesFetched, lambda r: r.raw_name == BIG and r.loaded == r.total, timeout=60)
+    rows = {}
+    for result in harness.seen:
+        if isinstance(result, EnvelopesFetched):
+            rows.update((row.uid, row) for row in result.rows)
+    return rows, [entry.text for entry in trace.snapshot()[0]]
+
+
+def test_the_rows_come_from_a_second_process_and_reach_the_cache(server, tmp_path):
+    cache = tmp_path / "headers.sqlite3"
+    rows, lines = open_big(server, cache)
+    assert subjects(rows) == server_subjects(server, BIG) and len(rows) == COUNT
+    assert not any(row.placeholder for row in rows.values())
+    # this connection fetched the first screenful only; the note names the other one
+    assert [len(uids.split(",")) for uids in fetched_uid_sets([t for t in lines if not t.startswith("#")])] == [1]
+    assert any(f"the rows of {COUNT - FIRST_BATCH:,} messages come over a second connection" in t for t in lines)
+    # once the list is complete (here: when the worker stops) the rows are in the cache
+    stored = HeaderCache(cache)
+    try:
+        state = stored.state(cache_key(account_of(server)), BIG)
+        assert state is not None and state.count == COUNT
+        assert sorted(stored.uids(cache_key(account_of(server)), BIG, state.uidvalidity)) == sorted(rows)
+    finally:
+        stored.close()
+    # so the next open fetches no row at all
+    again, lines = open_big(server, cache)
+    assert subjects(again) == subjects(rows)
+    assert fetched_uid_sets(lines) == [] and not any("second connection" in t for t in lines)
+
+
+def test_a_child_that_cannot_log_in_leaves_the_fill_to_the_worker(server, tmp_path, monkeypatch):
+    class WrongPassword(FillProcess):
+        def __init__(self, account, secret):
+            super().__init__(account, "not the password")
+
+    monkeypatch.setattr(worker_module, "FillProcess", WrongPassword)
+    rows, lines = open_big(server, tmp_path / "headers.sqlite3")
+    assert subjects(rows) == server_subjects(server, BIG) and len(rows) == COUNT
+    assert any("the second connection failed" in t for t in lines)
+    fetched = sum(len(s) for s in fetched_uid_sets(lines))  # every row came over this connection instead
+    assert fetched and {uid for uid in rows} == set(range(1, COUNT + 1))
+
+
+def test_a_mailbox_switch_stops_the_child(server, tmp_path, monkeypatch):
+    children = []
+
+    class Slow(FillProcess):  # one row a command: still busy when the user moves on
+        def start(self, job):
+            children.append(self)
+            super().start(Job(job.raw_name, job.uidvalidity, job.uids, batch=1))
+
+    monkeypatch.setattr(worker_module, "FillProcess", Slow)
+    with WorkerHarness(account_of(server), server.password, use_idle=False, fill_process_min=50) as harness:
+        big = harness.worker.submit(SelectMailbox(BIG))
+        harness.wait(EnvelopesFetched, lambda r: r.request_id == big.id and r.loaded > FIRST_BATCH, timeout=30)
+        small = harness.worker.submit(SelectMailbox(SMALL))
+        harness.wait(EnvelopesFetched, lambda r: r.request_id == small.id and r.loaded == r.total)
+        (child,) = children
+        assert child._process.wait(timeout=5) != 0  # killed
+        later = harness.settle(1.0)
+    index = next(i for i, r in enumerate(later) if isinstance(r, MailboxSelected) and r.request_id == small.id)
+    assert not any(isinstance(r, EnvelopesFetched) and r.raw_name == BIG for r in later[index:])
+
+
+def test_the_password_goes_through_a_pipe_only(server):
+    secret = server.password
+    child = FillProcess(account_of(server), secret)
+    try:
+        time.sleep(0.5)  # logged in by now, waiting for its job
+        assert child._process.poll() is None
+        for name in ("cmdline", "environ"):
+            with open(f"/proc/{child.pid}/{name}", "rb") as seen:
+                assert secret.encode() not in seen.read()
+    finally:
+        child.stop()
+    # never given a job: it logs out and ends by itself
+    assert child._process.wait(timeout=10) == 0
+
+
+@pytest.mark.parametrize("output", [
+    b"\xff\xff\xff\xff",  # a frame longer than any we send
+    b"\x00\x00\x00\x03abc",  # not marshal
+    b"\x00\x00\x00\x05" + b"\xe9\x00\x00\x00\x00",  # marshal, but no frame of ours
+    b"\x00\x00\x01\x00" + b"only part of it",  # the child ends mid-frame
+    b"",  # the child ends without a word
+])
+def test_garbage_from_the_child_is_a_failure_not_a_crash(output):
+    class Garbage(FillProcess):
+        command = (sys.executable, "-c", f"import sys; sys.stdout.buffer.write({output!r})")
+
+    child = Garbage(Account(name="x", host="127.0.0.1", port=1, tls="none", username="u"), "p")
+    child.start(Job(b"INBOX", 1, (1, 2, 3)))
+    deadline = time.monotonic() + 10
+    while not child.finished and time.monotonic() < deadline:
+        assert child.rows(0.1) is None
+    assert child.finished and child.failure
+
+
+def test_rows_fetched_apart_equal_rows_fetched_here(server):
+    from tui.imap.lean_fetch import fetch_rows
+
+    client = raw_client(account_of(server), server.password)
+    try:
+        info = client.select_folder(BIG, readonly=True)
+        uids = sorted(client.search(["ALL"]), reverse=True)
+        here = fetch_rows(client, uids)
+    finally:
+        client.logout()
+    child = FillProcess(account_of(server), server.password)
+    child.start(Job(BIG, info[b"UIDVALIDITY"], tuple(uids), batch=64))
+    apart = []
+    deadline = time.monotonic() + 30
+    while not child.finished and time.monotonic() < deadline:
+        apart += child.rows(0.1) or []
+    assert child.failure is None and apart == here
