@@ -68,7 +68,7 @@ log = logging.getLogger(__name__)
 
 FILL_BATCH = 1000  # rows per background step (~50 ms of parsing): a key press never waits long
 FIRST_BATCH = 100  # the first step: about a screenful
-CACHE_BATCH = 5000  # cached rows per step: reading them is cheap, each step's pause is not
+CACHE_BATCH = 20000  # cached rows per step: reading them is cheap, each step's pause is not
 FILL_PROCESS_MIN = 5000  # rows to fetch from which a second process does it (see fill_process)
 FILL_PAUSE = 0.005  # seconds the worker rests after a fill step: the UI thread gets the GIL
 USER_ACTIVE = 0.25  # after a key press, background steps wait this long for the UI to draw
