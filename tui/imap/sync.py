@@ -37,7 +37,7 @@ _FLAG = re.compile(r"[^\s()]+")
 @dataclass(frozen=True)
 class Opened:
     selected: SelectedMailbox  # uids: every UID on the server, ascending
-    cached: frozenset[int]  # UIDs whose rows the cache holds (all on the server)
+    cached_count: int  # rows the cache held for this mailbox (which of them: cached_uids); 0: none
     # "qresync" or "condstore": the cache's flags are right already. "flags": the server
     # cannot say what changed (no CONDSTORE), so the caller shows the cached rows first
     # and then compares them with every message's flags (all_flags). "cold": no cache.
@@ -71,17 +71,11 @@ def open_mailbox(client: IMAPClient, cache: HeaderCache, account: str, raw_name:
     uids = lean_fetch.all_uids(client) if selected.exists else []
     selected = replace(selected, uids=tuple(uids), unseen=commands.count_unseen(client) if uids else 0)
     if not selected.uidvalidity:  # nothing to tell one incarnation of the mailbox from another
-        return Opened(selected, frozenset(), "cold")
+        return Opened(selected, 0, "cold")
     known = cache.start(account, raw_name, selected.uidvalidity)
     if known is None or not known.count:
         _remember_modseq(cache, account, selected)
-        return Opened(selected, frozenset(), "cold")
-    in_cache = frozenset(cache.uids(account, raw_name, selected.uidvalidity))
-    cached = in_cache.intersection(uids)
-    if len(cached) < len(in_cache) or known.count != len(in_cache):
-        # Expunged while we were away (or a count gone astray). Only then: the first
-        # screen's read waits for this write, and it reads every cached UID again.
-        cache.keep_only(account, raw_name, selected.uidvalidity, uids)
+        return Opened(selected, 0, "cold")
     modseq = known.highestmodseq
     if any(e.kind == "UNPARSED" for e in events):  # a change we could not read: do not vouch for it later
         selected = replace(selected, highestmodseq=None)
@@ -92,11 +86,24 @@ def open_mailbox(client: IMAPClient, cache: HeaderCache, account: str, raw_name:
         changed = lean_fetch.all_flags(client, changed_since=modseq) if modseq < selected.highestmodseq else {}
         how = "condstore"
     else:
-        return Opened(selected, cached, "flags")
-    cache.set_flags(account, raw_name, selected.uidvalidity, ((uid, f) for uid, f in changed.items() if uid in cached))
+        return Opened(selected, known.count, "flags")
+    cache.set_flags(account, raw_name, selected.uidvalidity, changed.items())  # (the cache skips UIDs it lacks)
     _remember_modseq(cache, account, selected)
-    log.info("opened %r from the cache (%s): %d cached, %d flag changes", raw_name, how, len(cached), len(changed))
-    return Opened(selected, cached, how)
+    log.info("opened %r from the cache (%s): %d cached, %d flag changes", raw_name, how, known.count, len(changed))
+    return Opened(selected, known.count, how)
+
+
+def cached_uids(cache: HeaderCache, account: str, opened: Opened) -> frozenset[int]:
+    """The server's UIDs whose rows the cache holds. Asked after the first screen is up:
+    reading 100,000 UIDs is not on its way. Rows of messages expunged meanwhile leave."""
+    selected = opened.selected
+    in_cache = frozenset(cache.uids(account, selected.raw_name, selected.uidvalidity))
+    cached = in_cache.intersection(selected.uids)
+    if len(cached) < len(in_cache) or opened.cached_count != len(in_cache):
+        # Expunged while we were away (or a count gone astray). Only then: this reads
+        # every cached UID again, in a write.
+        cache.keep_only(account, selected.raw_name, selected.uidvalidity, selected.uids)
+    return cached
 
 
 def _remember_modseq(cache: HeaderCache, account: str, selected: SelectedMailbox) -> None:

@@ -10,7 +10,6 @@ runs one small step at a time in between, so a click never waits behind a
 
 from __future__ import annotations
 
-import itertools
 import logging
 import queue
 import threading
@@ -419,20 +418,21 @@ class ImapWorker(TriageHandlers):
             posted_flags={} if opened.how == "flags" else None,
         )
         self._selection = sel
-        self._post(MailboxSelected(request_id, selected, len(opened.cached)))
+        self._post(MailboxSelected(request_id, selected, min(opened.cached_count, len(selected.uids))))
         if opened.how == "flags" and b"CONDSTORE" in self._client.capabilities():
             sel.modseq_after = selected.highestmodseq  # once every cached row's flags are corrected
-        if not opened.cached:
+        if not opened.cached_count:
             self._queue_fill(request_id, selected.uids)
             return
-        # The cached rows, newest first: the first screenful now, the rest in the background;
-        # only what the cache lacks (new mail, mostly) comes from the server.
-        newest = list(itertools.islice((uid for uid in reversed(selected.uids) if uid in opened.cached), FIRST_BATCH))
+        # The newest screenful from the cache at once; then which UIDs it holds, the rest
+        # of it in the background. Only what it lacks (new mail, mostly) comes from the server.
+        newest = selected.uids[-FIRST_BATCH:][::-1]
         screenful = self._cache.rows_for(self._cache_key, raw_name, selected.uidvalidity, newest)
         self._post_rows(request_id, sel, self._corrected(sel, [screenful[uid] for uid in newest if uid in screenful]))
+        cached = sync.cached_uids(self._cache, self._cache_key, opened)
         sel.cached_rows = self._cache.rows(self._cache_key, raw_name, selected.uidvalidity,
                                            batch=max(self._fill_batch, CACHE_BATCH))
-        self._queue_fill(request_id, tuple(uid for uid in selected.uids if uid not in opened.cached))
+        self._queue_fill(request_id, tuple(uid for uid in selected.uids if uid not in cached))
         self._background.appendleft(("cached", request_id, None))
         if opened.how == "flags":  # right after the first screenful: are its flags still true?
             self._background.appendleft(("flags", request_id, None))
@@ -441,8 +441,7 @@ class ImapWorker(TriageHandlers):
         """The open mailbox's background loading: gone with the mailbox."""
         self._background = deque(step for step in self._background
                                  if step[0] not in ("fill", "cached", "flags", "remote"))
-        if self._filler is not None and self._filler.started:  # a spare one waits for the next mailbox
-            self._stop_filler()
+        self._stop_filler()
 
     def _stop_filler(self) -> None:
         filler, self._filler = self._filler, None
@@ -472,7 +471,6 @@ class ImapWorker(TriageHandlers):
             steps.append(("remote", request_id, rest))
         else:
             steps += self._fill_steps(request_id, rest)
-            self._stop_filler()  # a spare one, not needed
         self._background.extendleft(reversed(steps))
 
     def _fill_steps(self, request_id: int, newest_first: list[int]) -> list[tuple]:
@@ -511,8 +509,8 @@ class ImapWorker(TriageHandlers):
         it, or for a request); if the process fails, this connection fetches what is left."""
         sel = self._selection
         filler = self._filler
-        if filler is None or not filler.started:
-            filler = self._filler = filler or self._spawn_filler()
+        if filler is None:
+            filler = self._filler = self._spawn_filler()
             if filler is None:
                 self._background.extendleft(reversed(self._fill_steps(request_id, uids)))
                 return
