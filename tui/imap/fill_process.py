@@ -9,14 +9,15 @@ newest first, and streams the rows back over a pipe; the worker only unpacks the
 cache once the list is complete, while the user does not type (worker.py): in the child,
 the inserts would double its work on the way to the full list.
 
-Parent to child (stdin, then closed): one pickled `Job`, the password inside. It never
-goes on the command line or into the environment, where other users' `ps` could see it.
+Parent to child (stdin, pickles): ("login", account, password) at once, then a `Job`
+when the UIDs are known, then stdin closes. The password never goes on the command line
+or into the environment, where other users' `ps` could see it.
 Child to parent (stdout): frames of a 4-byte length and a marshal payload:
 ("rows", [(uid, flags, internaldate, size, headers, placeholder), ...]), then ("done",)
 or ("failed", "why"). The child's stderr goes nowhere: the terminal belongs to the UI.
 
 Whatever goes wrong with the child (it cannot start, log in, or open the mailbox; the
-UIDVALIDITY differs; it dies), the worker fetches what is left itself, as before.
+UIDVALIDITY differs; it dies), the worker fetches what is left itself.
 
 Pure module: no Textual.
 """
@@ -32,6 +33,7 @@ import select
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -80,12 +82,15 @@ class FillProcess:
             fcntl.fcntl(self._process.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_SIZE)
         except OSError:
             pass  # not Linux, or above /proc/sys/fs/pipe-max-size: the default works too
-        self._tell((account, secret))
+        self._tell(("login", account, secret))
 
     def start(self, job: Job) -> None:
         """The mailbox and the UIDs to fetch: the child begins (or has failed: see `rows`)."""
         self.started = True
         self._tell(job)
+        self._close_stdin()
+
+    def _close_stdin(self) -> None:
         try:
             self._process.stdin.close()
         except OSError:
@@ -107,18 +112,20 @@ class FillProcess:
 
     def rows(self, wait: float, waker=None) -> list[Row] | None:
         """The next frame's rows, waiting at most `wait` seconds (less if `waker` is set);
-        None if none came in time or the child has finished (see `finished`, `failure`)."""
+        None if none came in time or the child has finished (see `finished`, `failure`).
+        A frame begun is read on to its end within that time, not a pipe's worth per call."""
         if self.finished:
             return None
-        frame = self._next_frame()
-        if frame is None:
-            watched = [self] if waker is None else [self, waker]
-            ready, _, _ = select.select(watched, [], [], wait)
-            if self not in ready:
+        deadline = time.monotonic() + wait
+        watched = [self] if waker is None else [self, waker]
+        while (frame := self._next_frame()) is None:
+            left = deadline - time.monotonic()
+            if self.finished or left <= 0:
                 return None
-            frame = self._read_frames()
-        if frame is None:
-            return None
+            ready, _, _ = select.select(watched, [], [], left)
+            if self not in ready:
+                return None  # the time is up, or the waker: a request waits
+            self._read_available()
         kind = frame[0] if isinstance(frame, tuple) and frame else None
         if kind == "rows" and len(frame) == 2:
             # Our own child's tuples, made from Rows: built the fastest way (a third of
@@ -138,10 +145,7 @@ class FillProcess:
         was never given a job is only told so: it logs out and ends by itself."""
         self.finished = True
         if not self.started:
-            try:
-                self._process.stdin.close()
-            except OSError:
-                pass
+            self._close_stdin()
             return
         if self._process.poll() is None:
             try:
@@ -150,24 +154,20 @@ class FillProcess:
                 pass
         self._reap()
 
-    def _read_frames(self):
-        """Read what the pipe has; the first complete frame, or None."""
+    def _read_available(self) -> None:
+        """Into the buffer, what the pipe has now; its end is a failure unless "done" came."""
         try:
             while chunk := os.read(self.fileno(), 1 << 20):
                 self._buffer += chunk
                 if len(self._buffer) > MAX_FRAME + _HEADER.size:
-                    break
-            else:  # end of file: the child has exited
-                frame = self._next_frame()
-                if frame is None:
-                    self._fail("the fill process ended early")
-                return frame
+                    return  # _next_frame refuses it
         except BlockingIOError:
-            pass
+            return
         except OSError as error:
             self._fail(f"the fill process pipe failed ({error})")
-            return None
-        return self._next_frame()
+            return
+        if len(self._buffer) < _HEADER.size or len(self._buffer) < _HEADER.size + _HEADER.unpack_from(self._buffer)[0]:
+            self._fail("the fill process ended early")  # end of file, and no whole frame left
 
     def _next_frame(self):
         if len(self._buffer) < _HEADER.size:
@@ -252,7 +252,7 @@ def main() -> int:
     except OSError:
         pass
     try:
-        account, secret = pickle.load(messages)
+        _, account, secret = pickle.load(messages)
         client = connect(account, secret)
         try:
             job = pickle.load(messages)
