@@ -143,6 +143,31 @@ def test_nothing_changed_fetches_no_rows(server, tmp_path):
     assert not any("CHANGEDSINCE" in line for line in sent) or server.level == "condstore"
 
 
+def test_rows_missing_from_the_cache_are_fetched_and_stale_ones_leave_it(server, tmp_path):
+    name = f"Holes-{server.level}".encode()
+    account = account_of(server)
+    uids = make_mailbox(account, server.password, name, [make_message(i) for i in range(30)])
+    cache = tmp_path / "headers.sqlite3"
+    first, _rows, _sent, _ = open_once(server, name, cache)
+    uidvalidity = first.selected.uidvalidity
+    stored = HeaderCache(cache)
+    holes = [uids[3], uids[10], uids[11]]  # a write that never happened, say
+    stored.remove(cache_key(account), name, uidvalidity, holes)
+    stale = max(uids) + 1000  # a row of a message the server no longer has
+    stored.put_rows(cache_key(account), name, uidvalidity,
+                    [_rows[uids[0]]._replace(uid=stale)])
+    stored.close()
+    again, rows, sent, _ = open_once(server, name, cache)
+    assert set(rows) == set(uids) and subjects(rows) == server_subjects(server, name)
+    assert fetched_uid_sets(sent) == [f"{holes[0]},{holes[1]}:{holes[2]}"]  # those and nothing else
+    stored = HeaderCache(cache)
+    try:
+        assert sorted(stored.uids(cache_key(account), name, uidvalidity)) == sorted(uids)
+        assert stored.state(cache_key(account), name).count == len(uids)
+    finally:
+        stored.close()
+
+
 def test_uidvalidity_change_drops_the_cached_rows(server, tmp_path):
     name = f"Reborn-{server.level}".encode()
     account = account_of(server)

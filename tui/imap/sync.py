@@ -37,7 +37,7 @@ _FLAG = re.compile(r"[^\s()]+")
 @dataclass(frozen=True)
 class Opened:
     selected: SelectedMailbox  # uids: every UID on the server, ascending
-    cached_count: int  # rows the cache held for this mailbox (which of them: cached_uids); 0: none
+    cached_count: int  # rows the cache held for this mailbox; 0: none (the caller reads them)
     # "qresync" or "condstore": the cache's flags are right already. "flags": the server
     # cannot say what changed (no CONDSTORE), so the caller shows the cached rows first
     # and then compares them with every message's flags (all_flags). "cold": no cache.
@@ -92,18 +92,6 @@ def open_mailbox(client: IMAPClient, cache: HeaderCache, account: str, raw_name:
     log.info("opened %r from the cache (%s): %d cached, %d flag changes", raw_name, how, known.count, len(changed))
     return Opened(selected, known.count, how)
 
-
-def cached_uids(cache: HeaderCache, account: str, opened: Opened) -> frozenset[int]:
-    """The server's UIDs whose rows the cache holds. Asked after the first screen is up:
-    reading 100,000 UIDs is not on its way. Rows of messages expunged meanwhile leave."""
-    selected = opened.selected
-    in_cache = frozenset(cache.uids(account, selected.raw_name, selected.uidvalidity))
-    cached = in_cache.intersection(selected.uids)
-    if len(cached) < len(in_cache) or opened.cached_count != len(in_cache):
-        # Expunged while we were away (or a count gone astray). Only then: this reads
-        # every cached UID again, in a write.
-        cache.keep_only(account, selected.raw_name, selected.uidvalidity, selected.uids)
-    return cached
 
 
 def _remember_modseq(cache: HeaderCache, account: str, selected: SelectedMailbox) -> None:
