@@ -28,6 +28,8 @@ and the floors it divides by, measured in the same run (the machine is noisy):
   full-list floor     imaplib: connect, LOGIN, SELECT, UID FETCH 1:* (UID FLAGS
                       INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (DATE FROM TO CC
                       SUBJECT MESSAGE-ID IN-REPLY-TO REFERENCES CONTENT-TYPE)]), bytes only
+  lean floor          the issue's floor for a complete index: the same FETCH, parsed into
+                      rows by tui-mail's own lean path, one command on one connection
   key floor           a 20-line Python program in the same kind of pty that moves a
                       reverse-video bar one row per key: what the harness itself costs
 
@@ -113,6 +115,24 @@ def floor_full_list(server: DovecotServer) -> float:
     imap.uid("FETCH", "1:*", FULL_ITEMS)
     elapsed = time.perf_counter() - began
     imap.logout()
+    return elapsed
+
+
+def floor_lean_list(server: DovecotServer) -> float:
+    """The issue's "lean floor": the same FETCH, parsed into rows by tui-mail's own lean
+    path (tui.imap.lean_fetch) in one command on one connection, nothing else."""
+    from imapclient import IMAPClient
+
+    from tui.imap.lean_fetch import all_uids, fetch_rows
+
+    began = time.perf_counter()
+    client = IMAPClient(server.host, port=server.port, ssl=False)
+    client.login(server.user, server.password)
+    client.select_folder(b"INBOX")
+    rows = fetch_rows(client, all_uids(client))
+    elapsed = time.perf_counter() - began
+    client.logout()
+    assert rows and not any(row.placeholder for row in rows)
     return elapsed
 
 
@@ -566,6 +586,7 @@ METRICS = [
     # key, label, floor key, unit
     ("first", "first screen (cold)", "floor_first", "s"),
     ("full", "full list (cold)", "floor_full", "s"),
+    ("full", "  vs the lean floor", "floor_lean", "s"),
     ("warm_first", "first screen (warm)", "floor_first", "s"),
     ("warm_full", "full list (warm)", "floor_full", "s"),
     ("rss", "peak RSS", None, "MB"),
@@ -576,7 +597,7 @@ METRICS = [
 def bench_size(count: int, clients: list[Client], args, workdir: Path) -> dict:
     needle = newest_subject(count)[:20]
     results: dict[str, dict[str, list]] = {c.name: {} for c in clients}
-    floors: dict[str, list[float]] = {"floor_first": [], "floor_full": [], "floor_key": []}
+    floors: dict[str, list[float]] = {"floor_first": [], "floor_full": [], "floor_lean": [], "floor_key": []}
     notes: list[str] = []
     with DovecotServer() as server:
         began = time.perf_counter()
@@ -616,6 +637,7 @@ def bench_size(count: int, clients: list[Client], args, workdir: Path) -> dict:
         for repeat in range(args.repeat):
             floors["floor_first"].append(floor_first_screen(server))
             floors["floor_full"].append(floor_full_list(server))
+            floors["floor_lean"].append(floor_lean_list(server))
             home = run_dir / f"r{repeat}" / "floor"
             echo = measure(key_floor, server, home, home / "cache", "ready", keys=args.keys,
                            interval=args.key_interval, timeout=30)
