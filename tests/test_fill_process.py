@@ -166,3 +166,38 @@ def test_rows_fetched_apart_equal_rows_fetched_here(server):
     while not child.finished and time.monotonic() < deadline:
         apart += child.rows(0.1) or []
     assert child.failure is None and apart == here
+
+
+def test_typing_holds_the_background_load_back_and_a_request_still_goes_through(server):
+    from tui.imap.contract import FetchStatus, StatusFetched
+    from tui.imap.worker import ImapWorker
+
+    arrived: list[tuple[float, object]] = []
+    worker = ImapWorker(account_of(server), server.password, lambda r: arrived.append((time.monotonic(), r)),
+                        fill_batch=10, use_idle=False, fill_process_min=None)
+    worker.start()
+    try:
+        worker.submit(SelectMailbox(BIG))
+        deadline = time.monotonic() + 20
+        while not any(isinstance(r, EnvelopesFetched) and r.loaded > FIRST_BATCH for _, r in arrived):
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        began = time.monotonic()
+        asked = None
+        while time.monotonic() < began + 1.5:  # a key every 100 ms, as someone scrolling
+            worker.user_active()
+            if asked is None and time.monotonic() > began + 0.7:
+                asked = worker.submit(FetchStatus(SMALL))
+            time.sleep(0.1)
+        stopped = time.monotonic()
+        while not any(isinstance(r, EnvelopesFetched) and r.loaded == r.total for _, r in arrived):
+            assert time.monotonic() < stopped + 20
+            time.sleep(0.01)
+    finally:
+        worker.stop()
+    batches = [at for at, r in arrived if isinstance(r, EnvelopesFetched)]
+    # a batch begun as the typing started may land; then nothing until it stops
+    assert not [at for at in batches if began + 0.2 < at < stopped]
+    assert [at for at in batches if at >= stopped]  # and the load goes on afterwards
+    (answered,) = [at for at, r in arrived if isinstance(r, StatusFetched) and r.request_id == asked.id]
+    assert answered < stopped  # a request is never held back by the typing

@@ -237,6 +237,9 @@ class ImapWorker(TriageHandlers):
             except queue.Empty:
                 # Background work; else wait in IDLE for news of the open mailbox; else a
                 # NOOP that notices new mail and a dropped connection before the user does.
+                if self._background and time.monotonic() < self._user_active_until:
+                    self._yield_to_user()  # the user is typing: background work waits (requests do not)
+                    continue
                 if self._background:
                     step = self._background_step
                 else:
@@ -552,13 +555,15 @@ class ImapWorker(TriageHandlers):
 
     def _yield_to_user(self) -> None:
         """Parsing holds the GIL: without a pause the UI thread waits for it at every step of
-        drawing a frame. While the user types, the background load waits for them."""
-        until = time.monotonic() + min(max(FILL_PAUSE, self._user_active_until - time.monotonic()), USER_ACTIVE)
+        drawing a frame. While the user types, the background load waits for them: each key
+        press moves the end of the pause (a batch begun between two keys delayed the second)."""
+        until = time.monotonic() + FILL_PAUSE
         while self._requests.empty() and not self._stopping.is_set():  # a request ends the pause
-            left = until - time.monotonic()
-            if left <= 0:
+            now = time.monotonic()
+            until = max(until, min(self._user_active_until, now + USER_ACTIVE))
+            if until <= now:
                 return
-            time.sleep(min(left, 0.01))
+            time.sleep(min(until - now, 0.01))
 
     def _correct_posted_flags(self, request_id: int) -> None:
         """No CONDSTORE: every message's flags, against the cached rows already shown."""
