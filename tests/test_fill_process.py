@@ -22,6 +22,7 @@ from tui.imap import worker as worker_module
 from tui.imap.contract import EnvelopesFetched, MailboxSelected, SelectMailbox
 from tui.imap.fill_process import FillProcess, Job
 from tui.imap.trace import ProtocolTrace
+from tui.imap.uidset import compress_uids, expand_uid_set
 from tui.imap.worker import FIRST_BATCH, cache_key
 
 COUNT = 400
@@ -64,8 +65,9 @@ def test_the_rows_come_from_a_second_process_and_reach_the_cache(server, tmp_pat
     rows, lines = open_big(server, cache)
     assert subjects(rows) == server_subjects(server, BIG) and len(rows) == COUNT
     assert not any(row.placeholder for row in rows.values())
-    # this connection fetched the first screenful only; the note names the other one
-    assert [len(uids.split(",")) for uids in fetched_uid_sets([t for t in lines if not t.startswith("#")])] == [1]
+    # this connection fetched the newest screenful only; the note names the other one
+    (here,) = fetched_uid_sets(lines)
+    assert sorted(expand_uid_set(here, COUNT)) == sorted(rows)[-FIRST_BATCH:]
     assert any(f"the rows of {COUNT - FIRST_BATCH:,} messages come over a second connection" in t for t in lines)
     # once the list is complete (here: when the worker stops) the rows are in the cache
     stored = HeaderCache(cache)
@@ -90,8 +92,8 @@ def test_a_child_that_cannot_log_in_leaves_the_fill_to_the_worker(server, tmp_pa
     rows, lines = open_big(server, tmp_path / "headers.sqlite3")
     assert subjects(rows) == server_subjects(server, BIG) and len(rows) == COUNT
     assert any("the second connection failed" in t for t in lines)
-    fetched = sum(len(s) for s in fetched_uid_sets(lines))  # every row came over this connection instead
-    assert fetched and {uid for uid in rows} == set(range(1, COUNT + 1))
+    here = [uid for uids in fetched_uid_sets(lines) for uid in expand_uid_set(uids, COUNT)]
+    assert sorted(here) == sorted(rows)  # every row came over this connection instead, once
 
 
 def test_a_mailbox_switch_stops_the_child(server, tmp_path, monkeypatch):
@@ -142,7 +144,7 @@ def test_garbage_from_the_child_is_a_failure_not_a_crash(output):
         command = (sys.executable, "-c", f"import sys; sys.stdout.buffer.write({output!r})")
 
     child = Garbage(Account(name="x", host="127.0.0.1", port=1, tls="none", username="u"), "p")
-    child.start(Job(b"INBOX", 1, (1, 2, 3)))
+    child.start(Job(b"INBOX", 1, "1:3"))
     deadline = time.monotonic() + 10
     while not child.finished and time.monotonic() < deadline:
         assert child.rows(0.1) is None
@@ -160,7 +162,7 @@ def test_rows_fetched_apart_equal_rows_fetched_here(server):
     finally:
         client.logout()
     child = FillProcess(account_of(server), server.password)
-    child.start(Job(BIG, info[b"UIDVALIDITY"], tuple(uids), batch=64))
+    child.start(Job(BIG, info[b"UIDVALIDITY"], compress_uids(uids), batch=64))
     apart = []
     deadline = time.monotonic() + 30
     while not child.finished and time.monotonic() < deadline:
@@ -201,3 +203,48 @@ def test_typing_holds_the_background_load_back_and_a_request_still_goes_through(
     assert [at for at in batches if at >= stopped]  # and the load goes on afterwards
     (answered,) = [at for at, r in arrived if isinstance(r, StatusFetched) and r.request_id == asked.id]
     assert answered < stopped  # a request is never held back by the typing
+
+
+def test_rows_from_the_child_get_the_flags_reported_since_it_fetched_them(server, tmp_path, monkeypatch):
+    """Frames wait in the pipe (while the user types, say); a flag change the server reported
+    meanwhile must win over the older flags they carry, on screen and in the cache."""
+    cache = tmp_path / "headers.sqlite3"
+    changed: list[int] = []
+    harness_box: list[WorkerHarness] = []
+
+    class Late(FillProcess):
+        def rows(self, wait, waker=None):
+            rows = super().rows(wait, waker)
+            if rows and not changed:
+                uid = rows[-1].uid  # fetched without \\Flagged; flagged now, and reported
+                other = raw_client(account_of(server), server.password)
+                other.select_folder(BIG)
+                other.add_flags([uid], [b"\\Flagged"])
+                other.logout()
+                harness_box[0].worker.flags_now({uid: frozenset({"\\Flagged"})})
+                changed.append(uid)
+            return rows
+
+    monkeypatch.setattr(worker_module, "FillProcess", Late)
+    try:
+        with WorkerHarness(account_of(server), server.password, cache_path=cache, use_idle=False,
+                           fill_process_min=50) as harness:
+            harness_box.append(harness)
+            request = harness.worker.submit(SelectMailbox(BIG))
+            harness.wait(EnvelopesFetched, lambda r: r.request_id == request.id and r.loaded == r.total, timeout=60)
+        (uid,) = changed
+        shown = [row for r in harness.seen if isinstance(r, EnvelopesFetched) for row in r.rows if row.uid == uid]
+        assert [row.flags for row in shown] == [frozenset({"\\Flagged"})]
+        stored = HeaderCache(cache)
+        try:
+            state = stored.state(cache_key(account_of(server)), BIG)
+            (row,) = stored.rows_for(cache_key(account_of(server)), BIG, state.uidvalidity, [uid]).values()
+            assert row.flags == frozenset({"\\Flagged"})
+        finally:
+            stored.close()
+    finally:
+        if changed:
+            other = raw_client(account_of(server), server.password)
+            other.select_folder(BIG)
+            other.remove_flags(changed, [b"\\Flagged"])
+            other.logout()

@@ -29,7 +29,7 @@ from .trace import shown_past
 __all__ = ["Outcome", "check", "put_back", "read_uid", "run_uid", "send_uid"]
 
 _FETCH_LINE = re.compile(rb"\* (\d{1,10}) FETCH (?=\()")
-_LITERAL_AT_END = re.compile(rb"\{(\d{1,10})\}\Z")
+_LITERAL_AT_END = re.compile(rb"\{(\d+)\}\Z")  # as imaplib reads them; the excess is dropped
 _CODE = re.compile(rb"\s*\[([A-Za-z0-9.-]+)")
 MAX_KEPT = 16 * 1024 * 1024  # bytes of one literal kept by default
 _CHUNK = 1024 * 1024  # a literal's dropped part is read this much at a time

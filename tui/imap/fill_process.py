@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 BATCH = 5000  # rows per command and per frame: ~60 ms of the child's work, ~5 ms of the worker's
 _HEADER = struct.Struct(">I")
 _new_tuple = tuple.__new__
+_ROW_FIELDS = len(Row._fields)
 _PIPE_SIZE = 1024 * 1024
 NICE = 5  # the child's niceness: a background job
 MAX_FRAME = 512 * 1024 * 1024  # a frame longer than this is not from our child: the fill stops
@@ -56,7 +57,8 @@ MAX_FRAME = 512 * 1024 * 1024  # a frame longer than this is not from our child:
 class Job:
     raw_name: bytes
     uidvalidity: int
-    uids: tuple[int, ...]  # in the order to fetch them: newest first
+    uids: str  # a UID set ("1:40000,40002"): fetched newest first. A few bytes, where a
+    # pickled list of 100,000 would fill the pipe while the child is still logging in
     batch: int = BATCH
 
 
@@ -64,7 +66,8 @@ class FillProcess:
     """The worker's side: start the child (it logs in at once), later hand it the job
     (`start`), read its frames (`rows`). A child never given a job logs out when `stop`ped."""
 
-    command = (sys.executable, "-m", "tui.imap.fill_process")
+    # -P: never a tui/ from the current directory (it would be handed the password)
+    command = (sys.executable, "-P", "-m", "tui.imap.fill_process")
 
     def __init__(self, account: Account, secret: str) -> None:
         self.started = False
@@ -130,7 +133,13 @@ class FillProcess:
         if kind == "rows" and len(frame) == 2:
             # Our own child's tuples, made from Rows: built the fastest way (a third of
             # Row(...)); a flag set is one object per frame already (marshal keeps sharing).
-            rows = [_new_tuple(Row, row) for row in frame[1]]
+            try:
+                rows = [_new_tuple(Row, row) for row in frame[1]]
+                if any(len(row) != _ROW_FIELDS for row in rows):
+                    raise ValueError("a row of another shape")
+            except (TypeError, ValueError):  # not from this version of us
+                self._fail("the fill process sent an unreadable frame")
+                return None
             self.received += len(rows)
             return rows
         if kind == "done":
@@ -218,12 +227,15 @@ def batches(client, job: Job) -> Iterator[list[Row]]:
     from ..headers import MAX_HEADER_BLOCK
     from . import lean_fetch, sync
     from .bulk_read import read_uid
+    from .lean_fetch import MAX_UIDS
+    from .uidset import expand_uid_set
 
     try:
         selected, _ = sync.select(client, job.raw_name, read_only=True)
         if selected.uidvalidity != job.uidvalidity:
             raise IMAPClientError("the mailbox changed (UIDVALIDITY) since it was opened")
-        chunks = [job.uids[start:start + job.batch] for start in range(0, len(job.uids), job.batch)]
+        uids = sorted(expand_uid_set(job.uids, MAX_UIDS), reverse=True)
+        chunks = [uids[start:start + job.batch] for start in range(0, len(uids), job.batch)]
         tag = lean_fetch.send_rows_fetch(client, chunks[0]) if chunks else None
         for index, chunk in enumerate(chunks):
             outcome = read_uid(client, tag, keep=MAX_HEADER_BLOCK)

@@ -460,8 +460,11 @@ def shown_past(imap: imaplib.IMAP4) -> Callable[[list[bytes]], None] | None:
     if state is None:
         return None
     trace = state[0]
+    broken = []
 
     def shown(pieces: list[bytes]) -> None:
+        if broken:  # detached after an error: one note, not one per answer
+            return
         try:
             if trace._counting and not trace._agg_cont and _FETCH.match(pieces[0]) is not None:
                 trace._agg_count += 1  # the hot path: a FETCH answer past the logged few
@@ -470,6 +473,7 @@ def shown_past(imap: imaplib.IMAP4) -> Callable[[list[bytes]], None] | None:
             for index, piece in enumerate(pieces):
                 (trace._server_literal if index % 2 else trace._server_line)(piece)
         except Exception as error:
+            broken.append(error)
             detach(imap)
             trace.note(f"protocol trace stopped after an internal error ({type(error).__name__})")
 

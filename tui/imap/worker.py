@@ -62,6 +62,7 @@ from .fill_process import FillProcess, Job
 from .handlers import TriageHandlers
 from .trace import ProtocolTrace
 from .trace import detach as detach_trace
+from .uidset import compress_uids
 
 log = logging.getLogger(__name__)
 
@@ -148,11 +149,12 @@ class ImapWorker(TriageHandlers):
         self._stopping = threading.Event()
         self._fill_batch = fill_batch
         self._fill_process_min = fill_process_min  # None: every row is fetched on this connection
-        self._filler: FillProcess | None = None  # started on the open mailbox's rows, or spare
+        self._filler: FillProcess | None = None  # the open mailbox's fill process (logging in, or fetching)
         # Rows the fill process brought, not in the header cache yet: (mailbox, uidvalidity)
-        # -> rows, and flag changes made since they came (see _save_step).
+        # -> rows; and flag changes the server reported since it began, by the same key:
+        # its rows may be older than those (see _remote_fill_step, _save_step).
         self._unsaved: dict[tuple[bytes, int], list[Row]] = {}
-        self._unsaved_flags: dict[int, frozenset[str]] = {}
+        self._unsaved_flags: dict[tuple[bytes, int], dict[int, frozenset[str]]] = {}
         self._connect = connect_fn
         self._cache_path = cache_path
         # The cache's name for this account: the same config name pointed at another
@@ -415,7 +417,8 @@ class ImapWorker(TriageHandlers):
     def _select(self, request_id: int, raw_name: bytes, read_only: bool) -> None:
         # If this SELECT fails, no mailbox is selected any more (RFC 3501): forget the
         # old one first, so its fill cannot run against the wrong (or no) mailbox.
-        self._save_unsaved()
+        if self._unsaved and not any(step[0] == "save" for step in self._background):
+            self._background.append(("save", 0, None))  # the mailbox left: its rows still go to the cache
         self._selection = None
         self._drop_fills()
         opened = sync.open_mailbox(self._client, self._cache, self._cache_key, raw_name, read_only)
@@ -477,6 +480,8 @@ class ImapWorker(TriageHandlers):
         rest = newest_first[first:]
         if self._can_fill_apart() and len(rest) >= self._fill_process_min:
             steps.append(("remote", request_id, rest))
+            if self._filler is None:  # it starts and logs in while the first screenful is fetched here
+                self._filler = self._spawn_filler()
         else:
             steps += self._fill_steps(request_id, rest)
         self._background.extendleft(reversed(steps))
@@ -517,18 +522,22 @@ class ImapWorker(TriageHandlers):
         it, or for a request); if the process fails, this connection fetches what is left."""
         sel = self._selection
         filler = self._filler
-        if filler is None:
-            filler = self._filler = self._spawn_filler()
+        if filler is None or not filler.started:
+            filler = self._filler = filler or self._spawn_filler()
             if filler is None:
                 self._background.extendleft(reversed(self._fill_steps(request_id, uids)))
                 return
-            filler.start(Job(sel.raw_name, sel.uidvalidity, tuple(uids)))
+            filler.start(Job(sel.raw_name, sel.uidvalidity, compress_uids(uids)))
+            self._unsaved_flags.setdefault((sel.raw_name, sel.uidvalidity), {})
             if self.trace is not None:
                 self.trace.note(f"the rows of {len(uids):,} messages come over a second connection (pid {filler.pid})")
         self._waker.clear()  # a request that came before this is in the queue; one after wakes the wait
         rows = filler.rows(0.05, self._waker) if self._requests.empty() else None
         if rows:
             rows = [row for row in rows if row.uid not in sel.vanished and row.uid not in sel.loaded]
+            changed = self._unsaved_flags.get((sel.raw_name, sel.uidvalidity))
+            if changed:  # fetched before another client's change we have already reported
+                rows = [row.with_flags(changed[row.uid]) if row.uid in changed else row for row in rows]
             if self._cache.enabled:
                 self._unsaved.setdefault((sel.raw_name, sel.uidvalidity), []).extend(
                     row for row in rows if not row.placeholder)
@@ -543,6 +552,8 @@ class ImapWorker(TriageHandlers):
         self._filler = None
         if self._unsaved:
             self._background.append(("save", request_id, None))  # after the tree's counts
+        else:
+            self._unsaved_flags.clear()
         if filler.failure is not None and self.trace is not None:
             self.trace.note(f"the second connection failed ({filler.failure}); fetching on this one")
         # What it did not bring (it failed; or, never yet seen, left some out): fetched here.
@@ -586,7 +597,7 @@ class ImapWorker(TriageHandlers):
             if sel.modseq_after and sel.fresh_flags is not None:  # every cached row is right again
                 self._cache.set_modseq(self._cache_key, sel.raw_name, sel.uidvalidity, sel.modseq_after)
             if sel.stale_cached:  # expunged while we were away: out of the cache
-                self._cache.keep_only(self._cache_key, sel.raw_name, sel.uidvalidity, sel.on_server)
+                self._cache.keep_only(self._cache_key, sel.raw_name, sel.uidvalidity, sel.uids)  # (as it is now)
             sel.on_server = frozenset()
             self._queue_fill(request_id, [uid for uid in sel.uids if uid not in sel.loaded and uid not in sel.vanished])
             return False
@@ -662,11 +673,17 @@ class ImapWorker(TriageHandlers):
             del self._unsaved[raw_name, uidvalidity]
         self._put_unsaved(raw_name, uidvalidity, batch)
         self._cache.flush()
+        if not rest and not self._filling(raw_name, uidvalidity):
+            self._unsaved_flags.pop((raw_name, uidvalidity), None)
         if self._unsaved:
             self._background.append(("save", 0, None))
             self._yield_to_user()
-        else:
-            self._unsaved_flags.clear()
+
+    def _filling(self, raw_name: bytes, uidvalidity: int) -> bool:
+        """A fill process is bringing this mailbox's rows (its flag changes must be kept)."""
+        sel = self._selection
+        return (self._filler is not None and sel is not None
+                and (sel.raw_name, sel.uidvalidity) == (raw_name, uidvalidity))
 
     def _save_unsaved(self) -> None:
         """Every row still to be cached, queued to the cache's writer now (leaving, quitting)."""
@@ -679,7 +696,7 @@ class ImapWorker(TriageHandlers):
         sel = self._selection
         if sel is not None and (sel.raw_name, sel.uidvalidity) == (raw_name, uidvalidity):
             rows = [row for row in rows if row.uid not in sel.vanished]  # expunged since they came
-        changed = self._unsaved_flags
+        changed = self._unsaved_flags.get((raw_name, uidvalidity))
         if changed:
             rows = [row.with_flags(changed[row.uid]) if row.uid in changed else row for row in rows]
         self._cache.put_rows(self._cache_key, raw_name, uidvalidity, rows)
@@ -689,8 +706,9 @@ class ImapWorker(TriageHandlers):
         sel = self._selection
         if sel is None or not changes:
             return
-        if self._unsaved:
-            self._unsaved_flags.update(changes)
+        kept = self._unsaved_flags.get((sel.raw_name, sel.uidvalidity))
+        if kept is not None:  # rows of a fill process still to come, or to be cached
+            kept.update(changes)
         if sel.fresh_flags is not None:
             sel.fresh_flags.update(changes)
         self._cache.set_flags(self._cache_key, sel.raw_name, sel.uidvalidity, changes.items())
