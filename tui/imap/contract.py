@@ -224,7 +224,7 @@ class StatusFetched(Result):
 @dataclass(frozen=True)
 class MailboxSelected(Result):
     selected: SelectedMailbox
-    cached: int = 0  # rows the header cache holds: they follow at once, no need to ask the server
+    cached: int = 0  # rows the header cache held for it (stale ones included): they follow at once
 
 
 @dataclass(frozen=True)

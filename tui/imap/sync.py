@@ -4,7 +4,9 @@ SELECT (with QRESYNC when the cache has a HIGHESTMODSEQ and the server can), the
 UID (one lean search), then the flags that changed since the cache was last right:
 QRESYNC's own answers, else `CHANGEDSINCE` with CONDSTORE. Without either, the worker
 shows the cached rows first and corrects them from every message's flags afterwards.
-Expunges need no special case: the cache keeps only the UIDs the server listed.
+What the cache holds is not listed here (100,000 UIDs would hold up the first screen):
+the worker streams the cached rows, holds back those the server no longer lists (and
+then drops them from the cache), and fetches the UIDs no cached row came for.
 
 The cache's HIGHESTMODSEQ is set here, once the changes since the last one are in the
 cache, and never advanced during the session: a change the session misses is then
