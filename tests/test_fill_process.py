@@ -18,7 +18,7 @@ from test_cache_sync import fetched_uid_sets, server_subjects, subjects
 
 from tui.cache import HeaderCache
 from tui.config import Account
-from tui.imap import worker as worker_module
+from tui.imap import list_loading
 from tui.imap.contract import EnvelopesFetched, MailboxSelected, SelectMailbox
 from tui.imap.fill_process import FillProcess, Job
 from tui.imap.trace import ProtocolTrace
@@ -88,7 +88,7 @@ def test_a_child_that_cannot_log_in_leaves_the_fill_to_the_worker(server, tmp_pa
         def __init__(self, account, secret):
             super().__init__(account, "not the password")
 
-    monkeypatch.setattr(worker_module, "FillProcess", WrongPassword)
+    monkeypatch.setattr(list_loading, "FillProcess", WrongPassword)
     rows, lines = open_big(server, tmp_path / "headers.sqlite3")
     assert subjects(rows) == server_subjects(server, BIG) and len(rows) == COUNT
     assert any("the second connection failed" in t for t in lines)
@@ -104,7 +104,7 @@ def test_a_mailbox_switch_stops_the_child(server, tmp_path, monkeypatch):
             children.append(self)
             super().start(Job(job.raw_name, job.uidvalidity, job.uids, batch=1))
 
-    monkeypatch.setattr(worker_module, "FillProcess", Slow)
+    monkeypatch.setattr(list_loading, "FillProcess", Slow)
     with WorkerHarness(account_of(server), server.password, use_idle=False, fill_process_min=50) as harness:
         big = harness.worker.submit(SelectMailbox(BIG))
         harness.wait(EnvelopesFetched, lambda r: r.request_id == big.id and r.loaded > FIRST_BATCH, timeout=30)
@@ -225,7 +225,7 @@ def test_rows_from_the_child_get_the_flags_reported_since_it_fetched_them(server
                 changed.append(uid)
             return rows
 
-    monkeypatch.setattr(worker_module, "FillProcess", Late)
+    monkeypatch.setattr(list_loading, "FillProcess", Late)
     try:
         with WorkerHarness(account_of(server), server.password, cache_path=cache, use_idle=False,
                            fill_process_min=50) as harness:
