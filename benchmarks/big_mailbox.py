@@ -46,13 +46,14 @@ def messages(count: int):
         yield {"msg": make_message(index, date=date), "flags": flags, "date": date}
 
 
-def floor_first_screen(server: DovecotServer) -> float:
+def floor_first_screen(server: DovecotServer, items: str = ITEMS) -> float:
+    """imaplib: connect, LOGIN, SELECT, FETCH the newest WINDOW messages' `items`."""
     began = time.perf_counter()
     imap = imaplib.IMAP4(server.host, server.port)
     imap.login(server.user, server.password)
     _typ, data = imap.select("INBOX")
     exists = int(data[0])
-    imap.fetch(f"{max(1, exists - WINDOW + 1)}:{exists}", ITEMS)
+    imap.fetch(f"{max(1, exists - WINDOW + 1)}:{exists}", items)
     elapsed = time.perf_counter() - began
     imap.logout()
     return elapsed

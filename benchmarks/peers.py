@@ -77,11 +77,11 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
 import pyte
+from big_mailbox import floor_first_screen  # the same floor, other items
 from mailgen import generate, newest_subject
 from servers import DovecotServer, fill_maildir
 
 COLS, ROWS = 120, 40
-WINDOW = 50
 FIRST_ITEMS = "(UID FLAGS ENVELOPE)"
 FULL_ITEMS = (
     "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (DATE FROM TO CC SUBJECT "
@@ -93,18 +93,6 @@ ALL_CLIENTS = ("tui-mail", "neomutt", "mutt", "aerc")
 
 
 # -- floors ------------------------------------------------------------------------------
-
-
-def floor_first_screen(server: DovecotServer) -> float:
-    began = time.perf_counter()
-    imap = imaplib.IMAP4(server.host, server.port)
-    imap.login(server.user, server.password)
-    _typ, data = imap.select("INBOX")
-    exists = int(data[0])
-    imap.fetch(f"{max(1, exists - WINDOW + 1)}:{exists}", FIRST_ITEMS)
-    elapsed = time.perf_counter() - began
-    imap.logout()
-    return elapsed
 
 
 def floor_full_list(server: DovecotServer) -> float:
@@ -635,7 +623,7 @@ def bench_size(count: int, clients: list[Client], args, workdir: Path) -> dict:
                     notes.append(f"{client.name}: skipped at this size, its warm-up run failed")
         key_floor = EchoFloor()
         for repeat in range(args.repeat):
-            floors["floor_first"].append(floor_first_screen(server))
+            floors["floor_first"].append(floor_first_screen(server, FIRST_ITEMS))
             floors["floor_full"].append(floor_full_list(server))
             floors["floor_lean"].append(floor_lean_list(server))
             home = run_dir / f"r{repeat}" / "floor"

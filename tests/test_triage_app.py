@@ -76,6 +76,17 @@ def server_flags(target, name: str) -> dict[int, set[bytes]]:
         check.logout()
 
 
+def change_elsewhere(target, name: str, *, flag: int, expunge: int, new: tuple[int, str]) -> None:
+    """Another client flags one message, expunges another and appends a new one (index, subject)."""
+    other = raw_client(target.account, target.password)
+    other.select_folder(name.encode())
+    other.add_flags([flag], [b"\\Flagged"])
+    other.add_flags([expunge], [b"\\Deleted"])
+    other.expunge()
+    other.append(name.encode(), make_message(new[0], subject=new[1]))
+    other.logout()
+
+
 def server_subjects(target, name: str) -> list[str]:
     check = raw_client(target.account, target.password)
     try:
@@ -265,13 +276,7 @@ async def test_check_shows_another_clients_new_mail_flags_and_expunges(dovecot_d
     async with app.run_test(size=(120, 40)) as pilot:
         listing = await open_named(app, source, 3)
         oldest, middle, newest = sorted(listing.uids)
-        other = raw_client(dovecot_demo.account, dovecot_demo.password)
-        other.select_folder(source.encode())
-        other.add_flags([middle], [b"\\Flagged"])
-        other.add_flags([oldest], [b"\\Deleted"])
-        other.expunge()
-        other.append(source.encode(), make_message(99, subject="Arrived meanwhile"))
-        other.logout()
+        change_elsewhere(dovecot_demo, source, flag=middle, expunge=oldest, new=(99, "Arrived meanwhile"))
         await pilot.press("r")
         await wait_for(lambda: len(listing.uids) == 3 and oldest not in listing.uids
                        and listing.envelopes.get(middle) is not None and listing.envelopes[middle].flagged)
@@ -289,13 +294,7 @@ async def test_new_mail_appears_without_a_key_press(demo_target):
     async with app.run_test(size=(120, 40)):
         listing = await open_named(app, source, 3)
         oldest, middle, newest = sorted(listing.uids)
-        other = raw_client(demo_target.account, demo_target.password)
-        other.select_folder(source.encode())
-        other.add_flags([middle], [b"\\Flagged"])
-        other.add_flags([oldest], [b"\\Deleted"])
-        other.expunge()
-        other.append(source.encode(), make_message(98, subject="Pushed by IDLE"))
-        other.logout()
+        change_elsewhere(demo_target, source, flag=middle, expunge=oldest, new=(98, "Pushed by IDLE"))
         await wait_for(lambda: len(listing.uids) == 3 and oldest not in listing.uids and listing.uids[0] > newest
                        and listing.envelopes.get(middle) is not None and listing.envelopes[middle].flagged, timeout=15)
         new = listing.uids[0]

@@ -330,26 +330,22 @@ class HeaderCache:
         if not latest:
             return
 
-        def run(conn: sqlite3.Connection) -> None:
-            with _write(conn):
-                box = self._mailbox_id(conn, account, mailbox, uidvalidity)
-                if box is None:
-                    return
-                encoded, encode = self._encoded, self._encode
-                values = [(box, row.uid, encoded.get(row.flags) or encode(row.flags), row.internaldate, row.size,
-                           row.headers) for row in latest.values()]
-                # New rows are the common case (a fill): counting them by the inserts that
-                # happened costs nothing, where asking which UIDs exist cost a third more.
-                before = conn.total_changes
-                conn.executemany("INSERT OR IGNORE INTO rows (mailbox_id, uid, flags, internaldate, size, headers) "
-                                 "VALUES (?, ?, ?, ?, ?, ?)", values)
-                added = conn.total_changes - before
-                if added < len(values):  # some were there already: those are replaced
-                    conn.executemany("INSERT OR REPLACE INTO rows (mailbox_id, uid, flags, internaldate, size, "
-                                     "headers) VALUES (?, ?, ?, ?, ?, ?)", values)
-                conn.execute("UPDATE mailboxes SET count = count + ? WHERE id = ?", (added, box))
+        def change(conn: sqlite3.Connection, box: int) -> None:
+            encoded, encode = self._encoded, self._encode
+            values = [(box, row.uid, encoded.get(row.flags) or encode(row.flags), row.internaldate, row.size,
+                       row.headers) for row in latest.values()]
+            # New rows are the common case (a fill): counting them by the inserts that
+            # happened costs nothing, where asking which UIDs exist cost a third more.
+            before = conn.total_changes
+            conn.executemany("INSERT OR IGNORE INTO rows (mailbox_id, uid, flags, internaldate, size, headers) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", values)
+            added = conn.total_changes - before
+            if added < len(values):  # some were there already: those are replaced
+                conn.executemany("INSERT OR REPLACE INTO rows (mailbox_id, uid, flags, internaldate, size, "
+                                 "headers) VALUES (?, ?, ?, ?, ?, ?)", values)
+            conn.execute("UPDATE mailboxes SET count = count + ? WHERE id = ?", (added, box))
 
-        self._run("put_rows", run, None, (account, mailbox))
+        self._change("put_rows", account, mailbox, uidvalidity, change, None)
 
     def set_flags(self, account: str, mailbox: bytes, uidvalidity: int,
                   changes: Iterable[tuple[int, frozenset[str]]]) -> None:
@@ -358,52 +354,40 @@ class HeaderCache:
         if not latest:
             return
 
-        def run(conn: sqlite3.Connection) -> None:
-            with _write(conn):
-                box = self._mailbox_id(conn, account, mailbox, uidvalidity)
-                if box is None:
-                    return
-                encode = self._encode
-                conn.executemany("UPDATE rows SET flags = ? WHERE mailbox_id = ? AND uid = ?",
-                                 [(encode(flags), box, uid) for uid, flags in latest.items()])
+        def change(conn: sqlite3.Connection, box: int) -> None:
+            encode = self._encode
+            conn.executemany("UPDATE rows SET flags = ? WHERE mailbox_id = ? AND uid = ?",
+                             [(encode(flags), box, uid) for uid, flags in latest.items()])
 
-        self._run("set_flags", run, None, (account, mailbox))
+        self._change("set_flags", account, mailbox, uidvalidity, change, None)
 
     def remove(self, account: str, mailbox: bytes, uidvalidity: int, uids: Iterable[int]) -> None:
         gone = sorted(set(uids))
         if not gone:
             return
 
-        def run(conn: sqlite3.Connection) -> None:
-            with _write(conn):
-                box = self._mailbox_id(conn, account, mailbox, uidvalidity)
-                if box is None:
-                    return
-                cursor = conn.executemany("DELETE FROM rows WHERE mailbox_id = ? AND uid = ?",
-                                          [(box, uid) for uid in gone])
-                conn.execute("UPDATE mailboxes SET count = max(0, count - ?) WHERE id = ?",
-                             (max(0, cursor.rowcount), box))
+        def change(conn: sqlite3.Connection, box: int) -> None:
+            cursor = conn.executemany("DELETE FROM rows WHERE mailbox_id = ? AND uid = ?",
+                                      [(box, uid) for uid in gone])
+            conn.execute("UPDATE mailboxes SET count = max(0, count - ?) WHERE id = ?",
+                         (max(0, cursor.rowcount), box))
 
-        self._run("remove", run, None, (account, mailbox))
+        self._change("remove", account, mailbox, uidvalidity, change, None)
 
     def keep_only(self, account: str, mailbox: bytes, uidvalidity: int, uids: Iterable[int]) -> int:
         """Delete every cached UID not in `uids` (the server's full list); how many went."""
         keep = uids if isinstance(uids, (set, frozenset)) else set(uids)
 
-        def run(conn: sqlite3.Connection) -> int:
-            with _write(conn):
-                box = self._mailbox_id(conn, account, mailbox, uidvalidity)
-                if box is None:
-                    return 0
-                cached = [uid for (uid,) in conn.execute("SELECT uid FROM rows WHERE mailbox_id = ?", (box,))]
-                gone = [(box, uid) for uid in cached if uid not in keep]
-                if gone:
-                    conn.executemany("DELETE FROM rows WHERE mailbox_id = ? AND uid = ?", gone)
-                # The exact count, from the list just read: heals any drift.
-                conn.execute("UPDATE mailboxes SET count = ? WHERE id = ?", (len(cached) - len(gone), box))
-                return len(gone)
+        def change(conn: sqlite3.Connection, box: int) -> int:
+            cached = [uid for (uid,) in conn.execute("SELECT uid FROM rows WHERE mailbox_id = ?", (box,))]
+            gone = [(box, uid) for uid in cached if uid not in keep]
+            if gone:
+                conn.executemany("DELETE FROM rows WHERE mailbox_id = ? AND uid = ?", gone)
+            # The exact count, from the list just read: heals any drift.
+            conn.execute("UPDATE mailboxes SET count = ? WHERE id = ?", (len(cached) - len(gone), box))
+            return len(gone)
 
-        return self._run("keep_only", run, 0, (account, mailbox))
+        return self._change("keep_only", account, mailbox, uidvalidity, change, 0)
 
     def set_modseq(self, account: str, mailbox: bytes, uidvalidity: int, highestmodseq: int | None) -> None:
         """Record the HIGHESTMODSEQ the cached rows are in sync with.
@@ -412,14 +396,11 @@ class HeaderCache:
         may miss changes up to that modseq: None is stored instead, so the next session
         syncs every flag rather than trusting it.
         """
-        def run(conn: sqlite3.Connection) -> None:
+        def change(conn: sqlite3.Connection, box: int) -> None:
             stored = None if (account, mailbox) in self._skipped else highestmodseq
-            with _write(conn):
-                box = self._mailbox_id(conn, account, mailbox, uidvalidity)
-                if box is not None:
-                    conn.execute("UPDATE mailboxes SET highestmodseq = ? WHERE id = ?", (stored, box))
+            conn.execute("UPDATE mailboxes SET highestmodseq = ? WHERE id = ?", (stored, box))
 
-        self._run("set_modseq", run, None, (account, mailbox))
+        self._change("set_modseq", account, mailbox, uidvalidity, change, None)
 
     def forget(self, account: str, mailbox: bytes) -> None:
         """The mailbox was deleted or renamed: drop its rows and its state."""
@@ -461,6 +442,18 @@ class HeaderCache:
                         conn.execute("ROLLBACK")
                     except sqlite3.Error:
                         pass
+
+    def _change(self, what: str, account: str, mailbox: bytes, uidvalidity: int,
+                call: Callable[[sqlite3.Connection, int], _T], default: _T) -> _T:
+        """`call(conn, mailbox id)` in one write transaction; `default` if the mailbox was
+        never `start`ed with this UIDVALIDITY (rows of two UIDVALIDITYs never mix), or on
+        an SQLite error (handled as `_run` does)."""
+        def run(conn: sqlite3.Connection) -> _T:
+            with _write(conn):
+                box = self._mailbox_id(conn, account, mailbox, uidvalidity)
+                return default if box is None else call(conn, box)
+
+        return self._run(what, run, default, (account, mailbox))
 
     def _failed(self, what: str, error: sqlite3.Error, mailbox: tuple[str, bytes] | None) -> None:
         kind = _kind(error)

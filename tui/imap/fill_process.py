@@ -71,7 +71,6 @@ class FillProcess:
 
     def __init__(self, account: Account, secret: str) -> None:
         self.started = False
-        self.received = 0  # rows received so far
         self.finished = False  # "done" or "failed" came, or the pipe ended
         self.failure: str | None = None
         self._buffer = bytearray()
@@ -140,7 +139,6 @@ class FillProcess:
             except (TypeError, ValueError):  # not from this version of us
                 self._fail("the fill process sent an unreadable frame")
                 return None
-            self.received += len(rows)
             return rows
         if kind == "done":
             self.finished = True
