@@ -149,11 +149,13 @@ def run_account(args: argparse.Namespace) -> int:
     worker_options = {"cache_path": header_cache_path()}
     started = _start_early(account, secret, args, worker_options)
     from .app import MailApp  # Textual: half a second of imports, while the worker connects
+    from .gc_tuning import tune_gc
 
     app = MailApp(account, secret, others=others, read_only=args.read_only, debug_imap=_debug_path(args),
                   search_history=user_state_path("tui-mail") / "search-history",
                   list_prefs=user_state_path("tui-mail") / "list-order.json",
                   worker_options=worker_options, started=started)
+    tune_gc()
     app.run()
     for failure in app.startup_failures:
         print(f"tui-mail: {failure}", file=sys.stderr)

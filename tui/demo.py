@@ -33,7 +33,10 @@ def demo_account(inbox_size: int = 320) -> Iterator[tuple[Account, str]]:
 
 def run_demo(read_only: bool = False, debug_imap: Path | None = None) -> int:
     from .app import MailApp
+    from .gc_tuning import tune_gc
 
     with demo_account() as (account, password):
-        MailApp(account, password, read_only=read_only, debug_imap=debug_imap).run()
+        app = MailApp(account, password, read_only=read_only, debug_imap=debug_imap)
+        tune_gc()
+        app.run()
     return 0

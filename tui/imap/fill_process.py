@@ -254,7 +254,10 @@ def _send(out, frame) -> None:
 
 
 def main() -> int:
+    from ..gc_tuning import tune_gc
     from .connection import connect
+
+    tune_gc()  # it builds 100,000 rows too
 
     out, messages = sys.stdout.buffer, sys.stdin.buffer
     try:
