@@ -30,19 +30,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from . import cache_blocks
 from .headers import Row, shared_flags
 
 __all__ = ["BUSY_TIMEOUT", "SCHEMA_VERSION", "HeaderCache", "MailboxState"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: rows became a rowid table
+SCHEMA_VERSION = 3  # 2: rows became a rowid table; 3: rows are kept in blocks (cache_blocks)
 BUSY_TIMEOUT = 2.0  # seconds a call waits for another connection's lock, then gives up
-_CHUNK = 500  # uids per `IN (...)` list
 _MAX_REBUILDS = 3  # per session: a file that keeps breaking is then left alone
 _WAL_LIMIT = 16 * 1024 * 1024  # bytes the -wal file is cut back to after a checkpoint
 _MEMO_LIMIT = 10_000  # distinct flag sets remembered (encode and decode)
-_NO_UID_ABOVE = 1 << 62  # bounds for keyset paging; UIDs are 32-bit
+_NO_UID_ABOVE = 1 << 62  # bound for keyset paging; UIDs are 32-bit
 _T = TypeVar("_T")
 
 _SCHEMA = (
@@ -54,19 +54,9 @@ _SCHEMA = (
         highestmodseq INTEGER,
         count INTEGER NOT NULL DEFAULT 0,
         UNIQUE (account, name))""",
-    # Flags as a JSON list (exact for any string), headers last: the big column. A rowid
-    # table: with rows of ~500 bytes, WITHOUT ROWID writes 1.6x slower into a file twice
-    # the size (rows arrive newest first, and its B-tree pages split half full).
-    """CREATE TABLE rows (
-        mailbox_id INTEGER NOT NULL,
-        uid INTEGER NOT NULL,
-        flags TEXT NOT NULL,
-        internaldate REAL,
-        size INTEGER NOT NULL,
-        headers BLOB NOT NULL,
-        PRIMARY KEY (mailbox_id, uid))""",
+    *cache_blocks.SCHEMA,
 )
-_TABLES = {"mailboxes", "rows"}
+_TABLES = {"mailboxes", "blocks"}
 
 # Primary result codes (https://sqlite.org/rescode.html).
 _BUSY, _LOCKED = 5, 6
@@ -111,18 +101,11 @@ def _kind(error: sqlite3.Error) -> str:
     text = str(error).lower()
     if "locked" in text or "busy" in text:
         return "locked"
-    if "malformed" in text or "not a database" in text or "disk i/o" in text:
+    # "could not decode": a value stored as text that is not UTF-8; we only ever store
+    # UTF-8 text, so the bytes on disk have changed under SQLite.
+    if "malformed" in text or "not a database" in text or "disk i/o" in text or "could not decode" in text:
         return "damaged"
     return "other"
-
-
-def _chunks(values: list[int], size: int = _CHUNK) -> Iterator[list[int]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
-def _marks(count: int) -> str:
-    return ",".join("?" * count)
 
 
 def _make_private_dirs(directory: Path) -> None:
@@ -230,8 +213,7 @@ class HeaderCache:
                 box = self._mailbox_id(conn, account, mailbox, uidvalidity)
                 if box is None:
                     return []
-                found = conn.execute("SELECT uid FROM rows WHERE mailbox_id = ? ORDER BY uid", (box,))
-                return [uid for (uid,) in found]
+                return cache_blocks.uids(conn, box)
 
         return self._run("uids", run, [])
 
@@ -244,14 +226,7 @@ class HeaderCache:
         `forget` or a failure ends the iteration.
         """
         batch = max(1, int(batch))
-        if newest_first:
-            query = ("SELECT uid, flags, internaldate, size, headers FROM rows "
-                     "WHERE mailbox_id = ? AND uid < ? ORDER BY uid DESC LIMIT ?")
-            bound = _NO_UID_ABOVE
-        else:
-            query = ("SELECT uid, flags, internaldate, size, headers FROM rows "
-                     "WHERE mailbox_id = ? AND uid > ? ORDER BY uid LIMIT ?")
-            bound = -1
+        bound = _NO_UID_ABOVE if newest_first else -1
         first_box: list[int] = []
 
         def run(conn: sqlite3.Connection) -> list[Row]:
@@ -260,7 +235,7 @@ class HeaderCache:
                 if box is None or (first_box and box != first_box[0]):
                     return []
                 first_box[:] = [box]
-                return self._make_rows(conn.execute(query, (box, bound, batch)))
+                return cache_blocks.read_rows(conn, box, bound, newest_first, batch, self._decoded)
 
         while True:
             found = self._run("rows", run, [])
@@ -279,14 +254,7 @@ class HeaderCache:
                 box = self._mailbox_id(conn, account, mailbox, uidvalidity)
                 if box is None:
                     return {}
-                found: dict[int, Row] = {}
-                for chunk in _chunks(wanted):
-                    cursor = conn.execute(
-                        "SELECT uid, flags, internaldate, size, headers FROM rows "
-                        f"WHERE mailbox_id = ? AND uid IN ({_marks(len(chunk))})", (box, *chunk))
-                    for row in self._make_rows(cursor):
-                        found[row.uid] = row
-                return found
+                return cache_blocks.find_rows(conn, box, wanted, self._decoded)
 
         return self._run("rows_for", run, {}) if wanted else {}
 
@@ -311,7 +279,7 @@ class HeaderCache:
                     conn.execute("INSERT INTO mailboxes (account, name, uidvalidity, highestmodseq, count) "
                                  "VALUES (?, ?, ?, NULL, 0)", (account, mailbox, uidvalidity))
                 else:
-                    conn.execute("DELETE FROM rows WHERE mailbox_id = ?", (found[0],))
+                    cache_blocks.drop_all(conn, found[0])
                     conn.execute("UPDATE mailboxes SET uidvalidity = ?, highestmodseq = NULL, count = 0 "
                                  "WHERE id = ?", (uidvalidity, found[0]))
                 self._skipped.discard((account, mailbox))  # nothing of the old rows is left
@@ -332,17 +300,8 @@ class HeaderCache:
 
         def change(conn: sqlite3.Connection, box: int) -> None:
             encoded, encode = self._encoded, self._encode
-            values = [(box, row.uid, encoded.get(row.flags) or encode(row.flags), row.internaldate, row.size,
-                       row.headers) for row in latest.values()]
-            # New rows are the common case (a fill): counting them by the inserts that
-            # happened costs nothing, where asking which UIDs exist cost a third more.
-            before = conn.total_changes
-            conn.executemany("INSERT OR IGNORE INTO rows (mailbox_id, uid, flags, internaldate, size, headers) "
-                             "VALUES (?, ?, ?, ?, ?, ?)", values)
-            added = conn.total_changes - before
-            if added < len(values):  # some were there already: those are replaced
-                conn.executemany("INSERT OR REPLACE INTO rows (mailbox_id, uid, flags, internaldate, size, "
-                                 "headers) VALUES (?, ?, ?, ?, ?, ?)", values)
+            added = cache_blocks.put(conn, box, {uid: (encoded.get(row.flags) or encode(row.flags), row.internaldate,
+                                                       row.size, row.headers) for uid, row in latest.items()})
             conn.execute("UPDATE mailboxes SET count = count + ? WHERE id = ?", (added, box))
 
         self._change("put_rows", account, mailbox, uidvalidity, change, None)
@@ -355,9 +314,7 @@ class HeaderCache:
             return
 
         def change(conn: sqlite3.Connection, box: int) -> None:
-            encode = self._encode
-            conn.executemany("UPDATE rows SET flags = ? WHERE mailbox_id = ? AND uid = ?",
-                             [(encode(flags), box, uid) for uid, flags in latest.items()])
+            cache_blocks.set_flags(conn, box, {uid: self._encode(flags) for uid, flags in latest.items()})
 
         self._change("set_flags", account, mailbox, uidvalidity, change, None)
 
@@ -367,10 +324,8 @@ class HeaderCache:
             return
 
         def change(conn: sqlite3.Connection, box: int) -> None:
-            cursor = conn.executemany("DELETE FROM rows WHERE mailbox_id = ? AND uid = ?",
-                                      [(box, uid) for uid in gone])
-            conn.execute("UPDATE mailboxes SET count = max(0, count - ?) WHERE id = ?",
-                         (max(0, cursor.rowcount), box))
+            went = cache_blocks.remove(conn, box, gone)
+            conn.execute("UPDATE mailboxes SET count = max(0, count - ?) WHERE id = ?", (went, box))
 
         self._change("remove", account, mailbox, uidvalidity, change, None)
 
@@ -379,13 +334,10 @@ class HeaderCache:
         keep = uids if isinstance(uids, (set, frozenset)) else set(uids)
 
         def change(conn: sqlite3.Connection, box: int) -> int:
-            cached = [uid for (uid,) in conn.execute("SELECT uid FROM rows WHERE mailbox_id = ?", (box,))]
-            gone = [(box, uid) for uid in cached if uid not in keep]
-            if gone:
-                conn.executemany("DELETE FROM rows WHERE mailbox_id = ? AND uid = ?", gone)
-            # The exact count, from the list just read: heals any drift.
-            conn.execute("UPDATE mailboxes SET count = ? WHERE id = ?", (len(cached) - len(gone), box))
-            return len(gone)
+            went, left = cache_blocks.keep_only(conn, box, keep)
+            # The exact count, from the blocks just read: heals any drift.
+            conn.execute("UPDATE mailboxes SET count = ? WHERE id = ?", (left, box))
+            return went
 
         return self._change("keep_only", account, mailbox, uidvalidity, change, 0)
 
@@ -408,7 +360,7 @@ class HeaderCache:
             with _write(conn):
                 found = self._record(conn, account, mailbox)
                 if found is not None:
-                    conn.execute("DELETE FROM rows WHERE mailbox_id = ?", (found[0],))
+                    cache_blocks.drop_all(conn, found[0])
                     conn.execute("DELETE FROM mailboxes WHERE id = ?", (found[0],))
 
         self._run("forget", run, None, (account, mailbox))
@@ -565,11 +517,6 @@ class HeaderCache:
         """The mailbox's id if its stored UIDVALIDITY is `uidvalidity`, else None."""
         found = self._record(conn, account, mailbox)
         return found[0] if found is not None and found[1] == uidvalidity else None
-
-    def _make_rows(self, cursor: sqlite3.Cursor) -> list[Row]:
-        flags_of, new = self._decoded, tuple.__new__  # half the cost of Row(...): 100,000 of them on a reopen
-        return [new(Row, (uid, flags_of[flags], date, size, headers, False))
-                for uid, flags, date, size, headers in cursor]
 
     def _encode(self, flags: frozenset[str]) -> str:
         text = self._encoded.get(flags) if isinstance(flags, frozenset) else None
