@@ -4,10 +4,10 @@ Writes N realistic rows (header blocks of 400-700 bytes, a few flag sets) into a
 cache file, then measures on the same run, so machine noise hits both sides alike:
 
   put_rows          HeaderCache.put_rows, batches of --batch, one transaction each
-    floor raw       executemany of ready tuples into the same table, no checks
+    floor raw       executemany of ready-packed blocks into the same table, no checks
     floor pickle    pickle.dump of the whole list of Rows
   read all          HeaderCache.rows, newest first, batches of --batch, Rows built
-    floor raw       the same keyset-paged SELECTs, tuples only, no Row building
+    floor raw       every block's blobs SELECTed, nothing unpacked, no Row building
     floor pickle    pickle.load of the whole list of Rows
   open + start      HeaderCache(path) and start(): what a reopen costs before any row
   first batch       the first batch of rows, newest first (what reopening shows), for a
@@ -36,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tui import cache_blocks  # noqa: E402
 from tui.cache import HeaderCache  # noqa: E402
 from tui.headers import Row  # noqa: E402
 
@@ -103,17 +104,27 @@ def put_all(path: Path, rows: list[Row], batch: int) -> None:
     cache.close()
 
 
-def raw_put_all(path: Path, rows: list[Row], batch: int) -> None:
-    """The floor: the same schema, tuples ready made, no UIDVALIDITY check, no count."""
+def packed_blocks(rows: list[Row]) -> list[tuple]:
+    """The rows as the cache stores them (cache_blocks), packed before the clock starts."""
+    entries = {row.uid: ('["\\\\Seen"]', row.internaldate, row.size, row.headers) for row in rows}
+    uids = sorted(entries)
+    return [(1, piece[0], piece[-1], *cache_blocks.pack_block(piece, entries))
+            for piece in (uids[start:start + cache_blocks.BLOCK_ROWS]
+                          for start in range(0, len(uids), cache_blocks.BLOCK_ROWS))]
+
+
+def raw_put_all(path: Path, blocks: list[tuple], batch: int) -> None:
+    """The floor: the same schema, blocks ready packed, no UIDVALIDITY check, no count."""
     HeaderCache(path).close()  # the schema
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("INSERT INTO mailboxes (account, name, uidvalidity) VALUES (?, ?, ?)", (ACCOUNT, MAILBOX, UIDVALIDITY))
-    tuples = [(1, row.uid, '["\\\\Seen"]', row.internaldate, row.size, row.headers) for row in rows]
-    for start in range(0, len(tuples), batch):
+    per_batch = max(1, batch // cache_blocks.BLOCK_ROWS)
+    for start in range(0, len(blocks), per_batch):
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?, ?, ?)", tuples[start:start + batch])
+        conn.executemany("INSERT INTO blocks (mailbox_id, low, high, uids, flags, heads) VALUES (?, ?, ?, ?, ?, ?)",
+                         blocks[start:start + per_batch])
         conn.execute("COMMIT")
     conn.close()
 
@@ -134,14 +145,10 @@ def read_all(cache: HeaderCache, batch: int) -> int:
 
 def raw_read_all(path: Path, batch: int) -> int:
     conn = sqlite3.connect(path, isolation_level=None)
-    total, bound = 0, 1 << 62
-    while True:
-        found = conn.execute("SELECT uid, flags, internaldate, size, headers FROM rows "
-                             "WHERE mailbox_id = 1 AND uid < ? ORDER BY uid DESC LIMIT ?", (bound, batch)).fetchall()
-        if not found:
-            break
-        total += len(found)
-        bound = found[-1][0]
+    total = 0
+    for uids, _flags, _heads in conn.execute("SELECT uids, flags, heads FROM blocks WHERE mailbox_id = 1 "
+                                             "ORDER BY high DESC"):
+        total += len(uids) // 4
     conn.close()
     return total
 
@@ -181,11 +188,12 @@ def main() -> None:
             figures.setdefault(name, []).append(seconds)
 
         rng = random.Random(7)
+        blocks = packed_blocks(rows)
         for _ in range(args.repeat):
             path = fresh(directory, "headers.sqlite3")
             record("put_rows", timed(put_all, path, rows, batch)[0])
             raw = fresh(directory, "raw.sqlite3")
-            record("put_rows floor raw", timed(raw_put_all, raw, rows, batch)[0])
+            record("put_rows floor raw", timed(raw_put_all, raw, blocks, batch)[0])
             pickled = directory / "rows.pickle"
 
             record("put_rows floor pickle", timed(dump, rows, pickled)[0])

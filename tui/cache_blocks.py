@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from .headers import Row
 
-__all__ = ["BLOCK_ROWS", "SCHEMA", "Entry", "drop_all", "find_rows", "keep_only", "put", "read_rows", "remove",
+__all__ = ["BLOCK_ROWS", "SCHEMA", "Entry", "drop_all", "find_rows", "keep_only", "pack_block", "put", "read_rows", "remove",
            "set_flags", "uids"]
 
 BLOCK_ROWS = 500  # ~250 KB of headers: an expunge rewrites at most that
@@ -120,7 +120,7 @@ def _rows(uids_blob: bytes, flags_blob: bytes, heads: bytes, flags_of: Mapping[s
     return rows
 
 
-def _pack(uids: list[int], entries: Mapping[int, Entry]) -> tuple[bytes, bytes, bytes]:
+def pack_block(uids: list[int], entries: Mapping[int, Entry]) -> tuple[bytes, bytes, bytes]:
     parts = [entries[uid] for uid in uids]
     fixed = b"".join(_HEAD.pack(math.nan if date is None else float(date), min(max(size, 0), _MAX_SIZE), len(headers))
                      for _flags, date, size, headers in parts)
@@ -161,7 +161,7 @@ def _write(conn: sqlite3.Connection, box: int, block_id: int | None, entries: Ma
     size = BLOCK_ROWS if (block_id is None or len(ordered) > _SPLIT_AT) else len(ordered)
     for start in range(0, len(ordered), size):
         piece = ordered[start:start + size]
-        values = (piece[0], piece[-1], *_pack(piece, entries))
+        values = (piece[0], piece[-1], *pack_block(piece, entries))
         if block_id is not None:
             conn.execute("UPDATE blocks SET low = ?, high = ?, uids = ?, flags = ?, heads = ? WHERE id = ?",
                          (*values, block_id))
