@@ -18,6 +18,7 @@ from pathlib import Path
 from platformdirs import user_cache_path, user_state_path
 
 from . import __version__
+from .gc_tuning import collect_less
 from .config import OAUTH_METHODS
 from .secrets import SecretError, find_password, find_token
 
@@ -95,6 +96,7 @@ def setup_logging() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    collect_less()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command:

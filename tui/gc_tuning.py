@@ -17,7 +17,13 @@ import gc
 YOUNG_THRESHOLD = 20_000  # allocations between young collections (default 700)
 
 
+def collect_less() -> None:
+    """From the start of the process: the imports alone ran ~120 young collections and a
+    full one, 0.06-0.08 s, for objects that are never garbage."""
+    gc.set_threshold(YOUNG_THRESHOLD, 20, 10)
+
+
 def tune_gc() -> None:
     """Call once, after the imports and before the big allocations."""
     gc.freeze()
-    gc.set_threshold(YOUNG_THRESHOLD, 20, 10)
+    collect_less()
