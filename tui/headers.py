@@ -105,6 +105,9 @@ def _text(raw: bytes | None) -> str:
     return decode_header_value(raw.decode("utf-8", "surrogateescape"))
 
 
+_NAME_THEN_ADDRESS = re.compile(r"([^<>,]*)<([^<>,]*)>\s*\Z")
+
+
 def _addresses(raw: bytes | None) -> tuple[Address, ...]:
     if not raw:
         return ()
@@ -113,6 +116,11 @@ def _addresses(raw: bytes | None) -> tuple[Address, ...]:
         pairs = email.utils.getaddresses([text])
     except Exception:
         return (Address(_text(raw), ""),)
+    if len(pairs) > 1 and _NAME_THEN_ADDRESS.match(text):
+        # `support@bank.com <evil@x>`: one address whose name is not quoted, as other mail
+        # clients read it; the parser made two of it, the first one the phisher's.
+        name, mailbox = _NAME_THEN_ADDRESS.match(text).groups()
+        pairs = [(name.strip().strip('"').strip(), mailbox.strip())]
     found = tuple(Address(_text(name.encode("utf-8", "surrogateescape")), mailbox) for name, mailbox in pairs[:50] if name or mailbox)
     return found or (Address(_text(raw), ""),)
 

@@ -67,13 +67,26 @@ class SelectedMailbox:
     highestmodseq: int | None = None  # only from CONDSTORE servers
 
 
+# "@" and the look-alikes a display name can hide an address behind (fullwidth, small).
+_AT_SIGNS = ("@", "\uff20", "\ufe6b")
+
+
 @dataclass(frozen=True)
 class Address:
     name: str  # display name, decoded
     mailbox: str  # local@domain
 
     def display(self) -> str:
-        return self.name or self.mailbox
+        """The name, unless it reads as another address: `"support@bank.com" <evil@x>` is
+        shown as evil@x, the address the mail really came from (Thunderbird shows the
+        address then too). The viewer always shows both."""
+        name = self.name
+        if not name:
+            return self.mailbox
+        if self.mailbox and any(at in name for at in _AT_SIGNS) and (
+                name.strip(" \t\"'<>").casefold() != self.mailbox.casefold()):
+            return self.mailbox
+        return name
 
 
 @dataclass(frozen=True)

@@ -417,10 +417,11 @@ class MessageList(ScrollView, can_focus=True):
             from_width = max(10, min(22, width // 4))
             subject_width = max(0, width - FLAGS_WIDTH - DATE_WIDTH - from_width - SIZE_WIDTH - 3)
             sender = safe_line(envelope.sender.display(), 200) if envelope.sender else ""
+            shown_sender = _fit_address(sender, from_width) if "@" in sender and " " not in sender else _fit(sender, from_width)
             segments = [
                 Segment(("*" if is_tagged else " ") + _flag_column(envelope), flag_style),
                 Segment(" " + _fit(compact_date(envelope.date, self._today), DATE_WIDTH), style),
-                Segment(" " + _fit(sender, from_width), style),
+                Segment(" " + shown_sender, style),
                 Segment(" " + _fit(thread + (safe_line(envelope.subject, 500) or "(no subject)"), subject_width), style),
                 Segment(" " + human_size(envelope.size).rjust(SIZE_WIDTH - 1), style),
             ]
@@ -518,6 +519,26 @@ def _flag_column(envelope: Envelope) -> str:
         + ("D" if envelope.deleted else "r" if envelope.answered else " ")
         + ("@" if envelope.has_attachment else " ")
     )
+
+
+def _fit_address(address: str, width: int) -> str:
+    """An address cut to `width` cells from the middle of its local part: the domain, where
+    a phisher's real one shows (support.bank.com.verify@evil.example), stays on screen."""
+    local, _, domain = address.rpartition("@")
+    if cell_len(address) <= width or not local:
+        return _fit(address, width)
+    tail = "@" + domain
+    room = width - 1 - cell_len(tail)
+    if room < 1:
+        return "…" + _cut_left(tail, width - 1)
+    return set_cell_size(local, room) + "…" + tail
+
+
+def _cut_left(text: str, width: int) -> str:
+    """The last `width` cells of `text` (a wide character that does not fit is dropped)."""
+    while cell_len(text) > width:
+        text = text[1:]
+    return set_cell_size(text, width)
 
 
 def _fit(text: str, width: int) -> str:
