@@ -256,16 +256,19 @@ async def test_opened_row_stays_in_sight_when_the_viewer_shrinks_the_list(pymap_
         assert top <= listing.cursor < top + listing.size.height
 
 
-async def test_a_mailbox_that_cannot_be_opened_empties_the_list_and_says_why(pymap_demo):
+async def test_a_mailbox_that_cannot_be_opened_says_why_and_goes_back_to_inbox(pymap_demo):
     from tui.models import Mailbox
 
     app = MailApp(pymap_demo.account, pymap_demo.password, read_only=True)
     async with app.run_test(size=(120, 40)) as pilot:
         listing = await loaded(app)
-        assert listing.uids
+        inbox_uids = list(listing.uids)
+        assert inbox_uids
         app.open_mailbox(app.session, Mailbox(raw_name=b"Deleted meanwhile", name="Deleted meanwhile", delimiter="/"))
-        await wait_for(lambda: "Cannot open that mailbox" in status_text(app))
-        assert listing.uids == [] and app.selected is None
+        # Never an old list under the name of another mailbox, and never nowhere: INBOX again.
+        await wait_for(lambda: "Deleted meanwhile cannot be opened any more" in status_text(app))
+        assert app.selected is not None and app.selected.raw_name == b"INBOX"
+        assert sorted(listing.uids) == sorted(inbox_uids)
         await pilot.pause()
 
 

@@ -130,6 +130,8 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
         # Ids of the requests whose answers the screen waits for (None: none pending);
         # background failures carry id 0 and must match neither.
         self._select_request: int | None = None
+        self._opening: bytes | None = None  # the mailbox of _select_request
+        self._notice_after_open = ""  # said once the next mailbox is open (the notice clears then)
         self._message_request: int | None = None
         self._loaded = 0
         self._row_requests: dict[int, tuple[int, ...]] = {}  # FetchEnvelopes id -> its UIDs
@@ -317,7 +319,7 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
         session.mailboxes = mailboxes
         tree = self.query_one(MailboxTree)
         tree.show_mailboxes(session.name, mailboxes)
-        if session is not self.session or self.selected is not None:
+        if session is not self.session or self.selected is not None or self._select_request is not None:
             return
         # The account opened first shows its INBOX (else its first mailbox) right away.
         inbox = next((m for m in mailboxes if m.name.upper() == "INBOX" and m.selectable), None)
@@ -343,7 +345,7 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
         if not same_view:  # a re-select after a reconnect keeps the open message and the search
             self.close_viewer()
             self.forget_search()
-            self._notice = ""
+            self._notice, self._notice_after_open = self._notice_after_open, ""
         self.query_one(MessageList).show_mailbox(result.selected.uids, keep_cursor=same_view)
         self.apply_saved_order(result.cached)
         self._show_status()
@@ -399,7 +401,17 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
             self.close_viewer()
             self.forget_search()
             self.query_one(MessageList).show_mailbox(())
-            text = f"Cannot open that mailbox: {text}"
+            self._select_request = None
+            if self._opening is not None and self._opening.upper() != b"INBOX" and session.connected:
+                # Deleted or renamed by another client (also what a re-select after a
+                # reconnect meets): a fresh mailbox list drops it from the tree, and opens
+                # INBOX (_handle_mailboxes) rather than leaving the user nowhere.
+                name = safe_line(session.mailbox_name(self._opening))
+                self._notice_after_open = f"{name} cannot be opened any more ({text}); back to INBOX."
+                session.submit(ListMailboxes())
+                text = f"Cannot open {name} any more: {text}"
+            else:
+                text = f"Cannot open that mailbox: {text}"
         elif request_id in self._row_requests:
             # Rows are asked again when next on screen; a race with a re-select is no problem.
             self.query_one(MessageList).forget_requested(self._row_requests.pop(request_id))
@@ -435,6 +447,7 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
         early = session.take_early_select(mailbox.raw_name, session.read_only)
         request = None if early else session.submit(SelectMailbox(mailbox.raw_name, read_only=session.read_only))
         self._select_request = early or (request.id if request else None)
+        self._opening = mailbox.raw_name
         self._show_status(f"Opening {safe_line(mailbox.name)}…")
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
