@@ -86,6 +86,52 @@ def test_failing_password_command_shows_its_stderr(tmp_path):
     assert "password_command of account 'a' failed: vault is locked" in result.stderr
 
 
+def _config_running(tmp_path: Path, marker: Path, mode: int) -> Path:
+    """A config whose password_command leaves `marker` behind, then fails (no server needed)."""
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[accounts.a]\nhost = "127.0.0.1"\ntls = "none"\nusername = "u"\n'
+        f'password_command = "touch {marker}; echo vault is locked >&2; exit 3"\n'
+    )
+    config.chmod(mode)
+    return config
+
+
+def test_config_readable_by_others_warns_first_then_goes_on(tmp_path):
+    marker = tmp_path / "command-ran"
+    config = _config_running(tmp_path, marker, 0o644)
+    result = run_cli("--config", str(config), env={"XDG_STATE_HOME": str(tmp_path)})
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        f"tui-mail: warning: {config} is readable by other users and holds the password_command of [accounts.a]; "
+        f"run chmod 600 {config}"
+    )
+    assert marker.exists()  # it went on and ran the command
+    assert "password_command of account 'a' failed: vault is locked" in lines[1]
+    log = (tmp_path / "tui-mail" / "tui-mail.log").read_text()
+    assert f"WARNING tui.cli: warning: {config} is readable by other users" in log
+
+
+@pytest.mark.parametrize("mode", [0o664, 0o666])
+def test_config_writable_by_others_is_refused_before_its_command_runs(tmp_path, mode):
+    marker = tmp_path / "command-ran"
+    config = _config_running(tmp_path, marker, mode)
+    result = run_cli("--config", str(config), env={"XDG_STATE_HOME": str(tmp_path)})
+    assert result.returncode == 78
+    assert result.stderr.startswith(f"tui-mail: Refusing to use {config}: other users can write to it ")
+    assert result.stderr.endswith(f"Run chmod 600 {config}\n")
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not marker.exists()
+
+
+def test_private_config_has_no_warning(tmp_path):
+    marker = tmp_path / "command-ran"
+    config = _config_running(tmp_path, marker, 0o600)
+    result = run_cli("--config", str(config), env={"XDG_STATE_HOME": str(tmp_path)})
+    assert result.returncode == 78 and marker.exists()
+    assert result.stderr == "tui-mail: The password_command of account 'a' failed: vault is locked\n"
+
+
 def test_log_file_goes_to_the_state_dir(tmp_path):
     run_cli("--config", str(tmp_path / "none.toml"), env={"XDG_STATE_HOME": str(tmp_path)})
     assert (tmp_path / "tui-mail" / "tui-mail.log").exists()
@@ -122,6 +168,7 @@ def keyring_env(tmp_path) -> dict:
 def accounts(tmp_path) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(ACCOUNTS)
+    path.chmod(0o600)  # it holds an oauth2_token_command: readable by others would add a warning
     return path
 
 
@@ -195,3 +242,93 @@ def test_debug_imap_needs_an_existing_folder(tmp_path, accounts):
     result = run_cli("--config", str(accounts), "--debug-imap", str(tmp_path / "no" / "trace.log"))
     assert result.returncode == 2
     assert "--debug-imap" in result.stderr and "does not exist" in result.stderr
+
+
+# --------------------------------------------------------------------------------------
+# The log file never holds a secret, even with every logger at DEBUG.
+# --------------------------------------------------------------------------------------
+
+# Distinctive, so a hit in the log can only be the password (Dovecot's default, "secret",
+# would match the logger name "tui.secrets").
+LOG_TEST_PASSWORD = "Lg-Pa55-q7Zx-right"
+WRONG_PASSWORD = "Lg-Pa55-q7Zx-wrong"
+SECOND_LINE = "Lg-otp-second-line"  # the command prints it too; only its first line is the password
+
+
+@pytest.fixture(scope="module")
+def dovecot_with_a_distinct_password():
+    from servers import DovecotServer, require_dovecot
+
+    require_dovecot()
+    with DovecotServer(password=LOG_TEST_PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture
+def log_file_at_debug(tmp_path, monkeypatch):
+    """The app's own log file (setup_logging), with the root logger at DEBUG, then put back."""
+    import logging
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    path = cli.setup_logging()
+    root.setLevel(logging.DEBUG)  # more than the app's INFO: imapclient then logs every line sent
+    yield path
+    for handler in set(root.handlers) - set(handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
+
+
+def _start_like_the_cli(account, tmp_path):
+    """What run_account does before Textual: the secret from the command, the early session.
+
+    The first result the worker posts: Connected or ConnectionFailed.
+    """
+    import argparse
+    import time
+
+    from tui.imap.contract import Connected, ConnectionFailed
+
+    args = argparse.Namespace(read_only=True, debug_imap=tmp_path / "trace.log")
+    session = cli._start_early(account, cli._secret_for(account), args, {"cache_path": None})
+    results = []
+    session.early.hand_over(results.append)
+    deadline = time.monotonic() + 20
+    try:
+        while not any(isinstance(r, (Connected, ConnectionFailed)) for r in results):
+            assert time.monotonic() < deadline, results
+            time.sleep(0.05)
+    finally:
+        session.stop()
+    return next(r for r in results if isinstance(r, (Connected, ConnectionFailed)))
+
+
+@pytest.mark.parametrize("method", ["login", "plain", "cram-md5"])
+def test_no_password_in_the_log_file(dovecot_with_a_distinct_password, log_file_at_debug, tmp_path, method):
+    import base64
+    import dataclasses
+
+    from tui.config import Account
+    from tui.imap.contract import Connected, ConnectionFailed
+
+    server = dovecot_with_a_distinct_password
+    account = Account(
+        name="logged", host=server.host, port=server.port, tls="none", username=server.user, auth=method,
+        password_command=f"printf '%s\\n%s\\n' {LOG_TEST_PASSWORD} {SECOND_LINE}",
+    )
+    assert isinstance(_start_like_the_cli(account, tmp_path), Connected)
+    wrong = dataclasses.replace(account, password_command=f"printf '%s\\n%s\\n' {WRONG_PASSWORD} {SECOND_LINE}")
+    failed = _start_like_the_cli(wrong, tmp_path)
+    assert isinstance(failed, ConnectionFailed) and "refused the login" in failed.message
+
+    for name, path in (("log file", log_file_at_debug), ("--debug-imap trace", tmp_path / "trace.log")):
+        text = path.read_bytes()
+        assert b"AUTHENTICATIONFAILED" in text, f"the {name} missed the failed login: the test would prove nothing"
+        for secret in (LOG_TEST_PASSWORD, WRONG_PASSWORD, SECOND_LINE):
+            assert secret.encode() not in text, f"{secret} in the {name}"
+            for sasl in (f"\0{server.user}\0{secret}", f"{server.user}\0{secret}"):  # AUTHENTICATE PLAIN
+                assert base64.b64encode(sasl.encode()) not in text, f"{secret} (base64) in the {name}"
+    log = log_file_at_debug.read_text()
+    assert "**REDACTED**" in log  # imapclient's protocol log was on, and hid the command

@@ -1,5 +1,6 @@
 """The accounts file: the documented form loads, every mistake names the key and the file."""
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -137,3 +138,72 @@ def test_the_sample_in_the_missing_config_message_loads():
     config = parse_config(tomllib.loads(SAMPLE_CONFIG), None)
     assert config.account(None).name == "work"
     assert config.account(None).password_command == "pass show mail/work"
+
+
+# -- file permissions: whoever can edit the config picks the command tui-mail runs --------------
+
+WITH_COMMAND = {
+    "password_command": '[accounts.a]\nhost = "h.example"\nusername = "u"\npassword_command = "pass show mail"\n',
+    "oauth2_token_command": (
+        '[accounts.a]\nhost = "h.example"\nusername = "u"\n'
+        '[accounts.b]\nhost = "h.example"\nusername = "u"\nauth = "xoauth2"\noauth2_token_command = "oauth2l fetch"\n'
+    ),
+}
+
+
+def write_with_mode(tmp_path: Path, text: str, mode: int) -> Path:
+    path = write(tmp_path, text)
+    path.chmod(mode)  # chmod, not the umask: the test must not depend on who runs it
+    return path
+
+
+@pytest.mark.parametrize("key", WITH_COMMAND)
+@pytest.mark.parametrize("mode", [0o664, 0o666, 0o620, 0o602])
+def test_config_others_can_write_is_refused_when_it_runs_a_command(tmp_path, key, mode):
+    path = write_with_mode(tmp_path, WITH_COMMAND[key], mode)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(f"Refusing to use {path}: other users can write to it and it holds the {key} ")
+    assert "run their command" in message
+    assert message.endswith(f"Run chmod 600 {path}")
+
+
+@pytest.mark.parametrize("key", WITH_COMMAND)
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_config_others_can_read_is_a_warning_when_it_runs_a_command(tmp_path, key, mode):
+    path = write_with_mode(tmp_path, WITH_COMMAND[key], mode)
+    config = load_config(path)
+    assert [a.name for a in config.accounts] == (["a"] if key == "password_command" else ["a", "b"])
+    assert len(config.warnings) == 1
+    owner = "a" if key == "password_command" else "b"
+    assert config.warnings[0].startswith(
+        f"warning: {path} is readable by other users and holds the {key} of [accounts.{owner}]; "
+    )
+    assert config.warnings[0].endswith(f"; run chmod 600 {path}")
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400, 0o700])
+def test_private_config_with_a_command_has_no_warning(tmp_path, mode):
+    assert load_config(write_with_mode(tmp_path, WITH_COMMAND["password_command"], mode)).warnings == ()
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o666])
+def test_config_without_a_command_has_no_warning_whatever_its_mode(tmp_path, mode):
+    path = write_with_mode(tmp_path, '[accounts.a]\nhost = "h.example"\nusername = "u"\n', mode)
+    assert load_config(path).warnings == ()
+
+
+def test_permission_hint_quotes_a_path_with_spaces(tmp_path):
+    folder = tmp_path / "my mail"
+    folder.mkdir()
+    path = write_with_mode(folder, WITH_COMMAND["password_command"], 0o644)
+    assert load_config(path).warnings[0].endswith(f"; run chmod 600 '{path}'")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_config_of_another_user_with_a_command_is_refused(tmp_path):
+    path = write_with_mode(tmp_path, WITH_COMMAND["password_command"], 0o600)
+    os.chown(path, 65534, 65534)  # nobody
+    with pytest.raises(ConfigError, match=r"^Refusing to use .*: it belongs to another user and holds the password_command"):
+        load_config(path)

@@ -361,6 +361,48 @@ def test_preauth_over_implicit_tls_sends_no_credentials(tls_pair):
     assert_no_credentials(server.received)
 
 
+GARBAGE_GREETINGS = {
+    "http": (b"HTTP/1.1 400 Bad Request", "HTTP/1.1 400 Bad Request"),
+    "smtp": (b"220 mail.example.test ESMTP Postfix", "220 mail.example.test ESMTP Postfix"),
+    # Terminal escapes and raw bytes must reach the message escaped, never as they are.
+    "binary": (b"\x1b]52;c;cHduZWQ=\x07\x00\xff\xfe", r"\x1b]52;c;cHduZWQ=\x07\x00\xff\xfe"),
+    "untagged": (b"* HELLO friend", "* HELLO friend"),
+}
+
+
+@pytest.mark.parametrize("tls", ["none", "starttls", "implicit"])
+@pytest.mark.parametrize("kind", GARBAGE_GREETINGS)
+def test_garbage_greeting_is_one_sentence_and_no_credentials(tls_pair, tls, kind):
+    greeting, shown = GARBAGE_GREETINGS[kind]
+    context, ca_file = tls_pair
+    server = ScriptedServer(
+        greeting, capabilities=b"IMAP4rev1 STARTTLS", tls_context=context, implicit_tls=tls == "implicit"
+    )
+    account = make_account("garbage", "localhost", server.start().port, tls=tls, ca_file=ca_file)
+    error = _refused(server, account)
+    message = str(error)
+    assert message.startswith(f"localhost:{server.port} did not greet like an IMAP server (it sent '{shown}'). ")
+    assert "Check host, port and tls" in message
+    assert "\n" not in message and "\x1b" not in message and "\x00" not in message
+    assert "unexpected response" not in message  # imaplib's words are not the user's
+    assert server.lines == []  # not even CAPABILITY or STARTTLS
+    assert error.retryable is False  # the same port will not turn into an IMAP server
+
+
+def test_garbage_greeting_is_cut_short():
+    server = ScriptedServer(b"HTTP/1.1 400 " + b"x" * 5000)
+    error = _refused(server, make_account("long", "127.0.0.1", server.start().port))
+    assert "(it sent 'HTTP/1.1 400 xxx" in str(error)
+    assert len(str(error)) < 300
+
+
+def test_bye_greeting_is_the_server_turning_us_away():
+    server = ScriptedServer(b"* BYE Too many connections from your IP\x1b[2J")
+    error = _refused(server, make_account("busy", "127.0.0.1", server.start().port))
+    assert str(error) == f"127.0.0.1:{server.port} turned the connection away: Too many connections from your IP\\x1b[2J."
+    assert error.retryable is True  # busy now, maybe not in a minute
+
+
 @pytest.mark.parametrize(
     "method,capabilities",
     [

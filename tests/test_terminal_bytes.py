@@ -73,6 +73,7 @@ def test_hostile_message_reaches_the_terminal_as_plain_text(tmux, tmp_path):
 def _config(tmp_path, body: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text("[accounts.work]\n" + body)
+    path.chmod(0o600)  # it runs a password_command: readable by others would add a warning line
     return path
 
 

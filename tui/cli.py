@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging()
     except OSError as error:
         print(f"tui-mail: cannot write the log file ({error}); continuing without it.", file=sys.stderr)
+        # Else logging's last resort prints every warning to stderr, under the TUI.
+        logging.getLogger().addHandler(logging.NullHandler())
     if args.command == "login":
         return login(args)
     if args.command == "logout":
@@ -141,6 +143,7 @@ def run_account(args: argparse.Namespace) -> int:
 
     try:
         config = load_config(args.config)
+        show_warnings(config)
         first = config.account(args.account)
         # Before the TUI owns the terminal: a password command may ask for a passphrase.
         logins = [(account, _secret_for(account)) for account in (first, *[a for a in config.accounts if a != first])]
@@ -162,6 +165,13 @@ def run_account(args: argparse.Namespace) -> int:
     for failure in app.startup_failures:
         print(f"tui-mail: {failure}", file=sys.stderr)
     return 1 if app.startup_failures else 0
+
+
+def show_warnings(config) -> None:
+    """On stderr, before Textual takes the terminal (it would hide them), and in the log."""
+    for warning in config.warnings:
+        print(f"tui-mail: {warning}", file=sys.stderr)
+        log.warning("%s", warning)
 
 
 def _start_early(account, secret, args: argparse.Namespace, worker_options: dict):
@@ -202,6 +212,7 @@ def _load_account(args: argparse.Namespace):
 
     try:
         config = load_config(args.config)
+        show_warnings(config)
         return config.account(args.name), config.path
     except ConfigError as error:
         print(f"tui-mail: {error}", file=sys.stderr)

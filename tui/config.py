@@ -6,10 +6,13 @@ so the CLI can print one sentence instead of a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import math
 import os
+import shlex
 import socket
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +60,8 @@ class Account:
 class Config:
     path: Path | None
     accounts: tuple[Account, ...]
+    # One-line problems that do not stop tui-mail; the CLI prints them before the TUI starts.
+    warnings: tuple[str, ...] = ()
 
     def account(self, name: str | None) -> Account:
         if name is None:
@@ -97,14 +102,54 @@ def default_config_path() -> Path:
 def load_config(path: Path | None = None) -> Config:
     path = path or default_config_path()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # The mode checked is that of the file read, not of whatever is at `path` a moment later.
+        with path.open("rb") as file:
+            status = os.fstat(file.fileno())
+            data = tomllib.loads(file.read().decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(missing_config_message(path)) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"Cannot read {path}: {error}.") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}.") from None
-    return parse_config(data, path)
+    config = parse_config(data, path)
+    warning = permission_problem(path, status, config)
+    return dataclasses.replace(config, warnings=(warning,)) if warning else config
+
+
+def permission_problem(path: Path, status: os.stat_result, config: Config) -> str | None:
+    """A warning when other users can read a config that runs commands for secrets.
+
+    Raises ConfigError when others can change it (or own it), like ssh does with its
+    config: whoever can edit the file picks the command tui-mail runs as this user.
+    """
+    command = next(
+        (
+            (key, account.name)
+            for account in config.accounts
+            for key in ("password_command", "oauth2_token_command")
+            if getattr(account, key)
+        ),
+        None,
+    )
+    if command is None:
+        return None
+    key, name = command
+    fix = f"chmod 600 {shlex.quote(str(path))}"
+    holds = f"holds the {key} of [accounts.{name}]"
+    if status.st_uid not in (os.getuid(), 0):
+        raise ConfigError(
+            f"Refusing to use {path}: it belongs to another user and {holds} that tui-mail would run "
+            f"as you. Copy it to a file of your own and run {fix} on that."
+        )
+    if status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ConfigError(
+            f"Refusing to use {path}: other users can write to it and it {holds}, so anyone who can "
+            f"edit it can make tui-mail run their command. Run {fix}"
+        )
+    if status.st_mode & (stat.S_IRGRP | stat.S_IROTH):
+        return f"warning: {path} is readable by other users and {holds}; run {fix}"
+    return None
 
 
 def missing_config_message(path: Path) -> str:

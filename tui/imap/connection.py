@@ -5,6 +5,8 @@ own (see ARCHITECTURE.md), so every TLS path gets `ssl.create_default_context()`
 
 Rules enforced before any credential leaves the machine:
 
+- the greeting must be `* OK` or `* PREAUTH`; anything else (an HTTP or SMTP server on that
+  port, noise) ends the connection with what it sent, escaped and cut short.
 - tls = "starttls": the greeting must not be PREAUTH (the session would stay in clear),
   the server must advertise STARTTLS, and nothing may follow the tagged OK of STARTTLS
   before the TLS handshake (response injection, CVE-2011-0411). Capabilities and any
@@ -78,6 +80,8 @@ def connect(account: Account, password: str, trace: ProtocolTrace | None = None)
             ssl_context=tls_context(account) if account.tls == "implicit" else None,
             timeout=SocketTimeout(connect=account.connect_timeout, read=account.read_timeout),
         )
+    except IMAPClientError as error:  # the TCP (and TLS) connection worked; the first words did not
+        raise _greeting_failure(error, account) from None
     except Exception as error:
         raise _failure(error, account, "connecting") from None
     if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
@@ -284,6 +288,39 @@ def _failure(error: BaseException, account: Account, stage: str) -> ConnectError
     if isinstance(error, IMAPClientError):  # includes imaplib's abort (connection dropped mid-way)
         return ConnectError(f"{where} did not speak IMAP as expected while {stage}: {_reason(error)}.", retryable=True)
     return ConnectError(f"Cannot connect to {where} ({stage}): {error}.")
+
+
+def _greeting_failure(error: IMAPClientError, account: Account) -> ConnectError:
+    """imaplib's complaint about the greeting (or the CAPABILITY that follows) as one sentence.
+
+    What the server sent is shown escaped and cut short: it may be anything, of any length.
+    """
+    where = f"{account.host}:{account.port}"
+    if isinstance(error, imaplib.IMAP4.abort) and str(error).startswith("socket error"):  # EOF, reset
+        return ConnectError(f"{where} closed the connection before greeting.", retryable=True)
+    line = error.args[0] if len(error.args) == 1 else None
+    if isinstance(line, bytes) and line[:6].upper() == b"* BYE ":  # a real server turning us away, e.g. overloaded
+        return ConnectError(f"{where} turned the connection away: {_escaped(line[6:])}.", retryable=True)
+    if isinstance(line, bytes):  # an untagged line that is neither OK nor PREAUTH
+        sent = f" (it sent '{_escaped(line)}')"
+    elif isinstance(line, str) and line.startswith("unexpected response: b"):
+        # imaplib's own %r of the line: already escaped, in quotes.
+        sent = f" (it sent '{_cut(line.removeprefix('unexpected response: b')[1:-1])}')"
+    else:  # a continuation line, or no IMAP4rev1 in the capabilities
+        sent = ""
+    return ConnectError(
+        f"{where} did not greet like an IMAP server{sent}. Check host, port and tls "
+        "(IMAP is port 143 with tls = \"starttls\", or 993 with tls = \"implicit\")."
+    )
+
+
+def _escaped(data: bytes) -> str:
+    """Server bytes as printable ASCII (control bytes as \\x1b and the like), at most 60 characters."""
+    return _cut(repr(data)[2:-1])
+
+
+def _cut(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _text(data) -> str:
