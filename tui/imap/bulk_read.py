@@ -23,7 +23,7 @@ import re
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
-from .commands import _drain_leftovers, one_line
+from .commands import _drain_leftovers, _read_answer, one_line
 from .trace import shown_past
 
 __all__ = ["Outcome", "check", "put_back", "read_uid", "run_uid", "send_uid"]
@@ -32,7 +32,8 @@ _FETCH_LINE = re.compile(rb"\* (\d{1,10}) FETCH (?=\()")
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\}\Z")  # as imaplib reads them; the excess is dropped
 _CODE = re.compile(rb"\s*\[([A-Za-z0-9.-]+)")
 MAX_KEPT = 16 * 1024 * 1024  # bytes of one literal kept by default
-_CHUNK = 1024 * 1024  # a literal's dropped part is read this much at a time
+_CHUNK = 1024 * 1024  # a longer literal is read this much at a time (see _read_capped)
+_MAX_DIGITS = 20  # a literal size beyond 2**64 is no size: nobody could send it
 
 
 class Outcome:
@@ -128,6 +129,7 @@ def _read_until_tagged(imap: imaplib.IMAP4, tag: bytes, other_line_read, keep: i
     file = imap.file  # STARTTLS swaps it, but never during a command
     readline, read = file.readline, file.read
     fetch_line = _FETCH_LINE.match
+    direct = min(keep, _CHUNK)  # a literal up to this size is read in one call
     while tagged[tag] is None:
         line = readline(limit + 1)
         if len(line) > limit:  # the rest of it would be read as the next answer
@@ -146,8 +148,10 @@ def _read_until_tagged(imap: imaplib.IMAP4, tag: bytes, other_line_read, keep: i
         if items is None:
             items = pending["FETCH"] = []
         while data[-1:] == b"}" and (literal := _LITERAL_AT_END.search(data)) is not None:
+            if len(literal.group(1)) > _MAX_DIGITS:
+                raise IMAPClientAbortError("the server announced a literal of more than 20 digits")
             size = int(literal.group(1))
-            payload = read(size) if size <= keep else _read_capped(read, size, keep)
+            payload = read(size) if size <= direct else _read_capped(read, size, keep)
             if len(payload) != min(size, keep):
                 raise IMAPClientAbortError("socket error: EOF inside a literal")
             items.append((data, payload))
@@ -164,35 +168,25 @@ def _read_until_tagged(imap: imaplib.IMAP4, tag: bytes, other_line_read, keep: i
 
 
 def _read_capped(read, size: int, keep: int) -> bytes:
-    """The first `keep` bytes of a `size`-byte literal; the rest read and dropped."""
-    kept = read(keep)
-    left = size - keep
-    while left > 0 and len(kept) == keep:
-        dropped = len(read(min(left, _CHUNK)))
-        if not dropped:
+    """The first `keep` bytes of a `size`-byte literal; the rest read and dropped.
+
+    In chunks, also the kept part: a buffered file's read(n) allocates n bytes before it reads
+    one, and a server may announce {4000000000} and send ten bytes.
+    """
+    kept: list[bytes] = []
+    wanted, left = keep, size
+    while left > 0:
+        chunk = read(min(left, _CHUNK))
+        if not chunk:
             raise IMAPClientAbortError("socket error: EOF inside a literal")
-        left -= dropped
-    return kept
+        if wanted > 0:
+            kept.append(chunk[:wanted])
+            wanted -= len(kept[-1])
+        left -= len(chunk)
+    return b"".join(kept)
 
 
 def _hand_over(imap: imaplib.IMAP4, line: bytes) -> None:
-    """Let imaplib's own reader take `line`, already read from the socket, and what follows it."""
-    own = imap.__dict__.get("readline")  # the trace's wrapper, if one is attached
-
-    def once() -> bytes:
-        _restore(imap, once, own)
-        return line
-
-    imap.readline = once  # type: ignore[method-assign]
-    try:
-        imap._get_response()
-    finally:
-        _restore(imap, once, own)
-
-
-def _restore(imap: imaplib.IMAP4, once, own) -> None:
-    if imap.__dict__.get("readline") is once:
-        if own is None:
-            del imap.readline
-        else:
-            imap.readline = own  # type: ignore[method-assign]
+    """Let imaplib's own reader take `line`, already read from the socket, and what follows it
+    (with run_command's checks: an answer imaplib cannot take is an abort)."""
+    _read_answer(imap, line)

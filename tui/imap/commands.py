@@ -384,15 +384,46 @@ def _continued(imap, tag: bytes, events: list[Untagged]) -> bool:
         events.append(_parsed(line))
 
 
-def _read_answer(imap):
-    """imaplib's next response line. A line it cannot take (too long, malformed) leaves the
-    rest of the answer unread, so the connection is out of step: that is an abort."""
+# imaplib reads a literal with one file.read(size), and a buffered file's read allocates
+# `size` bytes before the first one arrives: a server's "{99999999999}" would cost that
+# much memory (or a MemoryError) however few bytes follow. No answer read here (untagged
+# flags, expunges, searches, a stray line in a big FETCH) carries a literal near this size.
+MAX_ANSWER_LITERAL = 1024 * 1024
+_ANNOUNCED = re.compile(rb"\{(\d+)\}\r\n\Z")
+
+
+def _read_answer(imap, first: bytes | None = None):
+    """imaplib's next response line (`first`: its first line, already taken from the socket).
+
+    A line it cannot take (too long, malformed) leaves the rest of the answer unread, so the
+    connection is out of step: that is an abort. So is a literal over MAX_ANSWER_LITERAL.
+    """
+    underlying = imap.readline  # the trace's wrapper, if one is attached
+    own = imap.__dict__.get("readline")
+    given = [first] if first is not None else []
+
+    def checked() -> bytes:
+        line = given.pop() if given else underlying()
+        if line.endswith(b"}\r\n") and (announced := _ANNOUNCED.search(line)) is not None:
+            digits = announced.group(1)
+            if len(digits) > 12 or int(digits) > MAX_ANSWER_LITERAL:  # 12: int() refuses 4,300 digits
+                shown = digits.decode() if len(digits) <= 20 else digits[:20].decode() + "..."
+                raise IMAPClientAbortError(f"the server announced a literal of {shown} bytes; not reading it")
+        return line
+
+    imap.readline = checked
     try:
         return imap._get_response()
     except IMAPClientAbortError:
         raise
     except (IMAPClientError, ValueError) as error:
         raise IMAPClientAbortError(f"unreadable answer from the server: {error}") from error
+    finally:
+        if imap.__dict__.get("readline") is checked:  # unless somebody replaced it meanwhile
+            if own is None:
+                del imap.readline
+            else:
+                imap.readline = own
 
 
 def _parsed(line: bytes) -> Untagged:
@@ -443,11 +474,21 @@ def parse_untagged(line: bytes) -> Untagged:
 
 
 def read_flags(client: IMAPClient, uids: list[int]) -> dict[int, frozenset[str]]:
-    """The flags the server has for these UIDs (expunged ones are simply absent)."""
+    """The flags the server has for these UIDs (expunged ones are simply absent).
+
+    Through run_command rather than imapclient's get_flags: its reader would allocate any
+    literal size a server announces, and the answers' EXPUNGEs reach the journal in order.
+    """
+    wanted = set(uids)
     flags: dict[int, frozenset[str]] = {}
     for start in range(0, len(uids), 2000):  # keep each command line well under 64 KB
-        for uid, items in client.get_flags(uids[start : start + 2000]).items():
-            flags[uid] = frozenset(_as_str(f) for f in items)
+        reply = run_command(client, "UID", b"FETCH", compress_uids(uids[start : start + 2000]).encode("ascii"),
+                            b"(UID FLAGS)")
+        if reply.status != "OK":
+            raise IMAPClientError(f"cannot read the flags: {reply.sentence()}")
+        for event in reply.untagged:
+            if event.kind == "FETCH" and event.uid in wanted and event.flags is not None:
+                flags[event.uid] = event.flags
     return flags
 
 

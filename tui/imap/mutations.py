@@ -342,6 +342,9 @@ class _View:
         """Answers imaplib filed by kind: in order within a kind, but not across kinds."""
         expunges = _numbers(leftovers.get("EXPUNGE", ()))
         exists = _numbers(leftovers.get("EXISTS", ()))
+        if expunges is None or exists is None:  # a number nobody can read: we lost track
+            self.dirty = True
+            return
         if leftovers.get("VANISHED") or (expunges and exists):
             self.dirty = True
         for number in expunges:
@@ -350,7 +353,11 @@ class _View:
             self._exists(exists[-1])
         for raw in leftovers.get("FETCH", ()):
             if isinstance(raw, bytes):
-                event = commands.parse_untagged(b"* " + raw.replace(b" ", b" FETCH ", 1))
+                try:
+                    event = commands.parse_untagged(b"* " + raw.replace(b" ", b" FETCH ", 1))
+                except ValueError:  # a number of thousands of digits (run_command aborts on it)
+                    self.dirty = True
+                    continue
                 if event.kind == "FETCH":
                     # Before or after those expunges? Unknown: only a UID places it then.
                     self._fetch(event, placed=not expunges)
@@ -359,8 +366,16 @@ class _View:
         return sum(1 for uid in self.seq if uid is None)
 
 
-def _numbers(values) -> list[int]:
-    return [int(v) for v in values if isinstance(v, bytes) and v.strip().isdigit()]
+def _numbers(values) -> list[int] | None:
+    """The message numbers imaplib filed; None if one of them is not a message number (a
+    literal, a word, thousands of digits, which int() refuses: no mailbox counts past 10)."""
+    numbers = []
+    for value in values:
+        digits = value.strip() if isinstance(value, bytes) else b""
+        if not (digits.isdigit() and len(digits) <= 10):
+            return None
+        numbers.append(int(digits))
+    return numbers
 
 
 def synchronise(client: IMAPClient, uids: list[int], noop: bool) -> Changes:
