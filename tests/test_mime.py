@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import base64
+import functools
+import os
+import quopri
 import time
+import unicodedata
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from tui.mime import BINARY_NOTE, NO_TEXT, ParsedMessage, html_to_text, parse_message, part_text
 from tui.models import MimePart
+from tui.safe_text import safe_block, safe_line
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -564,3 +571,311 @@ def test_corpus_message(path: Path) -> None:
     for node in walk(parsed.root):
         assert node.content_type == node.content_type.lower() and "/" in node.content_type
         assert isinstance(part_text(raw, node.path), str)
+
+
+# --- property tests: hostile messages -----------------------------------------------
+# Random messages built from hostile pieces: encoded words in unknown charsets, raw
+# 8-bit and escape bytes, multiparts nested up to 60 deep with missing or mismatched
+# boundaries, broken base64 and quoted-printable, HTML with scripts and entities.  What
+# the viewer shows (tui/widgets/message_view.py: headers and notes via safe_line, body
+# and part text via safe_block, part labels via safe_line) must be inert, every example
+# must render in under 2 s, and the part tree must respect its caps.
+#
+# Example counts keep this section to about 20 s.  For a long run set
+# TUI_MAIL_FUZZ_EXAMPLES (as in tests/test_search_property.py), e.g.
+# `TUI_MAIL_FUZZ_EXAMPLES=3000 pytest tests/test_mime.py`: every property then runs
+# that many examples.
+
+_MORE = int(os.environ.get("TUI_MAIL_FUZZ_EXAMPLES", "0") or 0)
+RENDER_SECONDS = 2.0
+
+
+def fuzz(default: int):
+    # database=None: no .hypothesis/ directory in the work tree; a failure prints its example.
+    return settings(
+        max_examples=_MORE or default,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+# Defined here from the Unicode database, not taken from tui.safe_text: controls,
+# format characters (bidi, zero-width, tags), lone surrogates, line/paragraph separators.
+FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def forbidden(text: str, keep: str = "") -> list[str]:
+    return [f"U+{ord(c):04X}" for c in text if c not in keep and unicodedata.category(c) in FORBIDDEN_CATEGORIES]
+
+
+ESCAPES = [
+    b"\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\x07", b"\x1b[6n", b"\x1b[31;1m", b"\x1b]8;;https://evil.example/\x1b\\",
+    b"\x1bPq#0~~\x1b\\", b"\x1b_Gf=100;AAAA\x1b\\", b"\x1b", b"\x07", b"\x00", b"\r", b"\n", b"\t", b"\x0c", b"\x08",
+    b"\x9b6n", b"\xc2\x9b6n", b"\xc2\x9d0;t\xc2\x9c", "\u202e".encode(), "\u2066".encode(), "\u200b".encode(),
+    "\U000e0041".encode(), "\u2028".encode(), b"\xed\xa0\x80", b"\xff\xfe", b"\xc0\x80", b"\x80\x9f",
+]
+CHARSETS = [
+    b"utf-8", b"UTF-8", b"us-ascii", b"iso-8859-1", b"windows-1252", b"koi8-r", b"utf-16", b"utf-16-le",
+    b"utf-32", b"utf-7", b"iso-2022-jp", b"gb2312", b"shift_jis", b"big5", b"euc-kr", b"unknown-8bit",
+    b"x-no-such-charset", b"base64", b"rot13", b"zlib", b"hex", b"idna", b"punycode", b"uu", b"", b"\x1b[31m",
+    b"utf-8\x00", b"utf-8'en'", b"a" * 200, b'"utf-8"', b"\xff",
+]
+HEADER_NAMES = [
+    b"Subject", b"From", b"To", b"Cc", b"Date", b"Content-Type", b"Content-Transfer-Encoding",
+    b"Content-Disposition", b"MIME-Version", b"X-\x1b[6n", b"\xff\xfe", b"", b" Subject", b"subject",
+]
+PUNCT = [b"\r\n ", b"\r\n\t", b"\n ", b" ", b'"', b"<", b">", b"@", b",", b";", b"=", b"=?", b"?=", b"(", b")", b"\\", b"'"]
+HTML_PIECES = [
+    "<script>", "</script>", "<style>", "</style>", "<p>", "</p>", "<br>", "<br/>", "<div>", "</div>",
+    "<ul>", "<ol>", "<li>", "</ul>", "</ol>", "<pre>", "</pre>", "<blockquote>", "</blockquote>",
+    "<table><tr><td>", "</td><td>", "</tr></table>", "<head>", "</head>", "<body>", "<title>", "</title>",
+    '<a href="https://x.example/\x1b[6n">', '<a href="javascript:alert(1)">', "</a>", '<img alt="\u202eexe.pdf">',
+    "<!--", "-->", "<![CDATA[", "]]>", "<![if mso]>", "<![endif]>", "<![foo[", "<!DOCTYPE html>", "<?xml?>",
+    "<", ">", "&", "&amp;", "&lt;", "&#27;", "&#x1b;", "&#x9b;", "&#155;", "&#x202e;", "&#x2066;", "&#0;",
+    "&#xd800;", "&#x110000;", "&#99999999999;", "&nbsp;", "&zwj;", "&shy;", "&rlm;", "&bogus;", "&#x",
+    "<textarea>", "<xmp>", "<plaintext>", "<svg><script>", "<math>", "<template>", "</template>", "<hr>",
+    "\x1b]52;c;aGk=\x07", "\x1b[31m", "\u202e", "\x00", "\r\n", "\t", "text", " ",
+]
+LEAF_TYPES = [
+    b"text/plain", b"text/plain", b"text/html", b"text/html", b"text/enriched", b"application/octet-stream",
+    b"image/png", b"message/delivery-status", b"message/disposition-notification", b"message/partial",
+    b"message/rfc822", b"multipart/mixed", b"TEXT/PLAIN", b"text", b"", b"/", b"\x1b[31m/x", b"text/plain\xff",
+]
+CTES = [b"7bit", b"8bit", b"binary", b"base64", b"BASE64", b"quoted-printable", b"x-uuencode", b"garbage\x1b[6n", b""]
+
+# Strategies are built once, here: hypothesis caches what it learns about a strategy on
+# the object, and building fresh ones inside every draw was most of the run time.
+charsets = st.sampled_from(CHARSETS)
+hostile_bytes = st.lists(
+    st.one_of(
+        st.binary(max_size=12),
+        st.sampled_from(ESCAPES),
+        st.text(st.characters(exclude_categories=()), max_size=8).map(lambda t: t.encode("utf-8", "surrogatepass")),
+        st.sampled_from([b"Hello", b"Gr\xc3\xbc\xc3\x9fe", b"\xe6\x97\xa5\xe6\x9c\xac", b" "]),
+    ),
+    max_size=10,
+).map(b"".join)
+html_text = st.lists(st.one_of(st.sampled_from(HTML_PIECES), st.text(max_size=8)), max_size=40).map("".join)
+
+
+@st.composite
+def encoded_word(draw) -> bytes:
+    """=?charset?enc?payload?=, valid or not."""
+    charset = draw(charsets)
+    enc = draw(st.sampled_from([b"Q", b"q", b"B", b"b", b"X", b""]))
+    data = draw(hostile_bytes)
+    if enc in (b"B", b"b"):
+        payload = base64.b64encode(data)
+        if draw(st.booleans()):  # garbage, cut padding
+            payload = payload.rstrip(b"=") + draw(st.sampled_from([b"", b"!", b"=", b"*", b"\x1b"]))
+    else:
+        payload = b"".join(b"_" if b == 0x20 else bytes([b]) if 0x30 <= b <= 0x7A and b != 0x3F else b"=%02X" % b for b in data)
+        payload += draw(st.sampled_from([b"", b"=", b"=Z", b"=G1", b"?"]))
+    return b"=?" + charset + b"?" + enc + b"?" + payload + b"?="
+
+
+encoded_words = encoded_word()
+header_value = st.lists(st.one_of(encoded_words, hostile_bytes, st.sampled_from(PUNCT)), max_size=6).map(b"".join)
+extra_headers = st.lists(st.tuples(st.sampled_from(HEADER_NAMES), header_value), max_size=2).map(
+    lambda pairs: [name + b": " + value for name, value in pairs]
+)
+
+
+@st.composite
+def filename_param(draw) -> bytes:
+    """filename= or name=, quoted, bare, or RFC 2231 (one piece or split)."""
+    name = draw(st.one_of(hostile_bytes, encoded_words))
+    style = draw(st.sampled_from(["quoted", "bare", "2231", "2231-split"]))
+    key = draw(st.sampled_from([b"filename", b"name"]))
+    if style == "quoted":
+        return key + b'="' + name + b'"'
+    if style == "bare":
+        return key + b"=" + name
+    pct = b"".join(b"%%%02X" % b for b in name)
+    charset = draw(charsets)
+    if style == "2231":
+        return key + b"*=" + charset + b"''" + pct
+    half = len(pct) // 2
+    return key + b"*0*=" + charset + b"''" + pct[:half] + b"; " + key + b"*1*=" + pct[half:]
+
+
+filename_params = filename_param()
+type_params = st.lists(
+    st.one_of(filename_params, st.sampled_from([b"charset=" + c for c in CHARSETS] + [b";;", b"=", b"x*=''"])),
+    max_size=2,
+)
+disposition = st.tuples(st.sampled_from([b"attachment", b"inline", b"\x1b[6n", b""]), filename_params).map(
+    lambda d: b"Content-Disposition: " + d[0] + b"; " + d[1]
+)
+boundaries = st.one_of(st.sampled_from([b"b", b"=_x", b"--", b" ", b"a\x1b[6n", b"\xff", b"b" * 80]), st.binary(min_size=1, max_size=10))
+multipart_subtypes = st.sampled_from([b"mixed", b"alternative", b"related", b"digest", b"report", b"signed", b"x-\x1b"])
+boundary_styles = st.sampled_from(["ok", "ok", "ok", "mismatched", "unclosed", "no-param", "unquoted"])
+
+
+@st.composite
+def leaf(draw) -> tuple[list[bytes], bytes]:
+    """(headers, body) of a leaf part, the body transfer-encoded (or broken) as declared."""
+    ctype = draw(st.sampled_from(LEAF_TYPES))
+    data = draw(html_text).encode("utf-8", "surrogatepass") if ctype == b"text/html" else draw(hostile_bytes)
+    cte = draw(st.sampled_from(CTES))
+    if cte.lower() == b"base64":
+        body = base64.encodebytes(data)
+        if draw(st.booleans()):
+            cut = draw(st.integers(0, len(body)))
+            body = body[:cut] + draw(st.sampled_from([b"!!!", b"=", b"====", b"\x1b[6n", b"\xff", b""])) + body[cut:]
+    elif cte == b"quoted-printable":
+        body = quopri.encodestring(data) + draw(st.sampled_from([b"", b"=", b"=ZZ", b"=\n", b"=1", b"=\x1b"]))
+    elif cte == b"x-uuencode":
+        body = b"begin 644 \x1b]0;t\x07\n" + draw(hostile_bytes) + b"\nend\n"
+    else:
+        body = data
+    headers = [b"Content-Type: " + ctype + b"; " + b"; ".join(draw(type_params))]
+    if draw(st.booleans()):
+        headers.append(b"Content-Transfer-Encoding: " + cte)
+    return headers, body
+
+
+leaves = leaf()
+
+
+@st.composite
+def entity(draw, depth: int, chain: int = 0) -> bytes:
+    """One MIME entity: header lines, blank line, body.  First `chain` levels of
+    single-child nesting, then a random tree at most `depth` levels deep."""
+    if chain:
+        # A chain level only carries the nesting: hostile headers at every one of 60
+        # levels made examples slow to generate and add nothing the tree levels lack.
+        kind = draw(st.sampled_from(["multipart", "rfc822"]))
+        headers: list[bytes] = []
+        params: list[bytes] = []
+    else:
+        kind = draw(st.sampled_from(["leaf", "leaf", "multipart", "rfc822"] if depth > 0 else ["leaf"]))
+        headers = draw(extra_headers)
+        params = draw(type_params)
+        if draw(st.booleans()):
+            headers.append(draw(disposition))
+    if kind == "multipart":
+        if chain:  # one boundary per level, or the levels would end each other's parts
+            boundary, subtype, style = b"c%d" % chain, b"mixed", "ok"
+            children = [draw(entities(depth, chain - 1))]
+            if draw(st.integers(0, 9)) == 0:
+                children.append(draw(entities(0)))
+        else:
+            boundary, subtype, style = draw(boundaries), draw(multipart_subtypes), draw(boundary_styles)
+            children = [draw(entities(depth - 1)) for _ in range(draw(st.integers(0, 3)))]
+        used = boundary + b"x" if style == "mismatched" else boundary
+        param = b"" if style == "no-param" else b"; boundary=" + (boundary if style == "unquoted" else b'"' + boundary + b'"')
+        headers.append(b"Content-Type: multipart/" + subtype + param + b"; " + b"; ".join(params))
+        body = b"" if chain else draw(st.sampled_from([b"", b"preamble \x1b]0;t\x07\r\n"]))
+        body += b"".join(b"--" + used + b"\r\n" + child + b"\r\n" for child in children)
+        if style != "unclosed":
+            body += b"--" + used + b"--\r\n" + (b"" if chain else draw(st.sampled_from([b"", b"epilogue\x1b[6n"])))
+    elif kind == "rfc822":
+        body = draw(messages(depth, chain - 1) if chain else messages(depth - 1))
+        ctype = draw(st.sampled_from([b"message/rfc822", b"message/global"]))
+        headers.append(b"Content-Type: " + ctype + b"; " + b"; ".join(params))
+        if not chain and draw(st.integers(0, 4)) == 0:
+            headers.append(b"Content-Transfer-Encoding: base64")
+            body = base64.encodebytes(body)
+    else:
+        more, body = draw(leaves)
+        headers += more
+    if not chain:
+        draw(st.randoms()).shuffle(headers)
+    return b"\r\n".join(headers) + b"\r\n\r\n" + body
+
+
+@st.composite
+def message(draw, depth: int, chain: int = 0) -> bytes:
+    if chain:
+        top = [b"Subject: level %d" % chain]
+    else:
+        top = [name + b": " + draw(header_value) for name in (b"Subject", b"From", b"To", b"Cc", b"Date") if draw(st.booleans())]
+        top += draw(extra_headers)
+    raw = b"\r\n".join([*top, b""]) + draw(entities(depth, chain))
+    line_ends = "crlf" if chain else draw(st.sampled_from(["crlf", "lf", "cr"]))
+    if line_ends == "lf":
+        raw = raw.replace(b"\r\n", b"\n")
+    elif line_ends == "cr":
+        raw = raw.replace(b"\r\n", b"\r")
+    return raw
+
+
+# One strategy object per argument tuple, for the same reason as above.
+entities = functools.cache(entity)
+messages = functools.cache(message)
+
+# (raw, structured): structured messages are ours, at most ~65 levels deep, and must
+# keep their part tree; arbitrary bytes may fall back to raw text.
+hostile_message = st.one_of(
+    messages(3).map(lambda raw: (raw, True)),
+    st.integers(1, 60).flatmap(lambda levels: messages(1, levels)).map(lambda raw: (raw, True)),
+    st.binary(max_size=2000).map(lambda raw: (raw, False)),
+)
+
+
+def shown(raw: bytes, max_depth: int = 40, max_parts: int = 2000) -> tuple[ParsedMessage, list[str], list[str]]:
+    """Parse and render as the message view does: (parsed, one-line texts, blocks)."""
+    parsed = parse_message(raw, max_depth=max_depth, max_parts=max_parts)
+    lines = [safe_line(v, 2000) for v in (parsed.subject, parsed.from_, parsed.to, parsed.cc, parsed.date)]
+    lines += [safe_line(note) for note in parsed.notes]
+    blocks = [safe_block(parsed.body)]
+    for node in walk(parsed.root):
+        lines += [safe_line(node.content_type, 80), safe_line(node.filename or "", 60), safe_line(node.charset or "", 30)]
+        text = part_text(raw, node.path, max_depth=max_depth, max_parts=max_parts)
+        assert isinstance(text, str)
+        assert not text.startswith("(no part "), f"tree path {node.path!r} cannot be shown"
+        blocks.append(safe_block(text))
+    return parsed, lines, blocks
+
+
+def assert_tree_caps(root: MimePart, max_depth: int, max_parts: int) -> None:
+    nodes = list(walk(root))
+    assert len(nodes) - 1 <= max(max_parts, 1)  # the raw-text fallback always has its one part
+    assert max(node.depth for node in nodes) <= min(max_depth, 100)  # 100: tui.mime._HARD_MAX_DEPTH
+    for node in nodes:
+        for number, child in enumerate(node.children, 1):
+            assert child.depth == node.depth + 1
+            assert child.path == (f"{node.path}.{number}" if node.path else str(number))
+
+
+@fuzz(250)
+@given(message=hostile_message, max_depth=st.sampled_from([40, 40, 40, 1, 3, 1000]), max_parts=st.sampled_from([2000, 2000, 2000, 1, 4]))
+@example(message=(nested_multipart(120), True), max_depth=1000, max_parts=2000)  # the hard depth cap
+@example(message=(b"Subject: =?utf-8?b?G101MjtjO2FHaz0H4oCu8w==?=\n\n\x1b[6n\xc2\x9b6n", True), max_depth=40, max_parts=2000)
+# Found by this test: an RFC 2231 parameter in a charset whose decoder raises something
+# other than LookupError failed message_from_bytes, so the whole message became raw text.
+@example(message=(b"Content-Type: text/plain; filename*=idna''%00\r\n\r\n", True), max_depth=40, max_parts=2000)
+@example(
+    message=(b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain; name*=utf-8\x00''%41\n\nhi\n--b--\n", True),
+    max_depth=40,
+    max_parts=2000,
+)
+def test_hostile_message_renders_inert_quickly_within_caps(message: tuple[bytes, bool], max_depth: int, max_parts: int) -> None:
+    raw, structured = message
+    start = time.perf_counter()
+    parsed, lines, blocks = shown(raw, max_depth, max_parts)
+    elapsed = time.perf_counter() - start
+    assert elapsed < RENDER_SECONDS, f"{elapsed:.2f} s for {len(raw)} bytes"
+    for line in lines:
+        assert not forbidden(line), (line, forbidden(line))
+    for block in blocks:
+        assert not forbidden(block, keep="\n"), forbidden(block, keep="\n")
+    assert_tree_caps(parsed.root, max_depth, max_parts)
+    if structured:  # a bad header degrades its part, not the whole message
+        assert not [note for note in parsed.notes if "shown as raw text" in note], parsed.notes
+
+
+@fuzz(300)
+@given(html=html_text, repeat=st.sampled_from([1, 1, 1, 50, 2000]))
+@example(html="<pre>\x1b]52;c;aGk=\x07&#x1b;[6n</pre><a href='\x9b6n'>x</a>&#x202e;", repeat=1)
+def test_hostile_html_renders_inert_quickly(html: str, repeat: int) -> None:
+    # A repeated fragment turns a super-linear corner of html.parser into seconds.
+    html *= repeat
+    start = time.perf_counter()
+    text = html_to_text(html)
+    elapsed = time.perf_counter() - start
+    assert isinstance(text, str)
+    assert elapsed < RENDER_SECONDS, f"{elapsed:.2f} s for {len(html)} characters"
+    assert not forbidden(safe_block(text), keep="\n")

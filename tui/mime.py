@@ -27,6 +27,7 @@ import functools
 import re
 from dataclasses import dataclass
 from email import policy
+from email.headerregistry import HeaderRegistry
 from email.message import Message
 from email.parser import BytesHeaderParser
 from typing import NamedTuple
@@ -69,6 +70,35 @@ class ParsedMessage:
     root: MimePart
     body: str
     notes: tuple[str, ...] = ()
+
+
+# RFC 2231 extended parameters (name*=charset''..., name*0*=...), whole.
+_EXTENDED_PARAM = re.compile(r";\s*[^\s;=]+\*[^;]*")
+
+
+class _TolerantHeaders(HeaderRegistry):
+    """policy.default's header factory, except that a header it cannot parse degrades.
+
+    The parameter decoder runs bytes.decode(charset, "surrogateescape") on an RFC 2231
+    value and catches only LookupError, so `filename*=idna''%00` (or punycode, a NUL in
+    the charset, odd-length UTF-16) raises from inside message_from_bytes when the
+    parser reads Content-Type: one attachment's name turned the whole message into raw
+    text.  Such a header loses its extended parameters (type and boundary stay), and a
+    header that still fails is kept as its plain string value.
+    """
+
+    def __call__(self, name: str, value: str):  # type: ignore[override]
+        try:
+            return super().__call__(name, value)
+        except Exception:
+            plainer = _EXTENDED_PARAM.sub("", value)
+        try:
+            return super().__call__(name, plainer)
+        except Exception:
+            return value
+
+
+_POLICY = policy.default.clone(header_factory=_TolerantHeaders())
 
 
 # --- small guarded accessors ------------------------------------------------------
@@ -356,7 +386,7 @@ def _analyse(raw: bytes, max_depth: int, max_parts: int) -> tuple[Message | None
     user selects, on the same bytes; parsing a 3 MB message takes seconds.
     """
     try:
-        msg = email.message_from_bytes(raw, policy=policy.default)
+        msg = email.message_from_bytes(raw, policy=_POLICY)
     except RecursionError:
         return None, None, "message is nested too deeply to parse; shown as raw text"
     except Exception as exc:
@@ -380,7 +410,7 @@ def _raw_body(raw: bytes) -> bytes:
 def _headers_only(raw: bytes) -> Message | None:
     """The header block alone: the header parser does not descend into the body."""
     try:
-        return BytesHeaderParser(policy=policy.default).parsebytes(raw)
+        return BytesHeaderParser(policy=_POLICY).parsebytes(raw)
     except Exception:
         return None
 

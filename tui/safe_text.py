@@ -56,8 +56,22 @@ _ESC_SEQ = re.compile(
 # Zero-width characters go for the same reason: they hide differences between two
 # look-alike strings (addresses, link texts).  The price is that emoji ZWJ sequences
 # render as their separate emoji, and Persian ZWNJ spacing is lost; both stay legible.
+#
+# The other format characters (Unicode category Cf) go too.  Tag characters
+# (U+E0000 block) spell invisible ASCII: a whole hidden sentence can ride along in a
+# subject.  The rest (Arabic prepended marks, deprecated shaping controls, interlinear
+# annotation, hieroglyph/shorthand/musical format controls) have no width in a terminal,
+# so they desync the columns or hide differences like the zero-width characters above.
+# Price: subdivision flags (England, Scotland) show as a plain black flag.  The tag and
+# hieroglyph ranges also cover code points unassigned in Python 3.11's Unicode 14, so the
+# format controls later versions add there (U+13439-1343F in 15.0) are covered too.
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_INVISIBLE = "\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff"
+_INVISIBLE = (
+    "\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff"
+    "\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u206a-\u206f\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e007f"
+)
 _SURROGATE = "\ud800-\udfff"
 _LINE_BREAK = "\u2028\u2029"  # Unicode line/paragraph separators: real line breaks
 
