@@ -71,27 +71,27 @@ class _OneShot:
         return self._after
 
 
-def authenticate(client: IMAPClient, method: str, username: str, secret: str) -> None:
-    """Log in with `method`; raises `LoginError` (server's reason) on refusal."""
+def authenticate(client: IMAPClient, method: str, username: str, secret: str):
+    """Log in with `method`: the server's text of its OK (it may carry [ALERT]); raises
+    `LoginError` (server's reason) on refusal."""
     if method == "login":
-        client.login(username, secret)
-    elif method == "plain":
-        client.plain_login(username, secret)
-    elif method == "cram-md5":
-        _sasl(client, "CRAM-MD5", _OneShot(lambda challenge: cram_md5_response(username, secret, challenge), None))
-    elif method == "xoauth2":
+        return client.login(username, secret)
+    if method == "plain":
+        return client.plain_login(username, secret)
+    if method == "cram-md5":
+        return _sasl(client, "CRAM-MD5", _OneShot(lambda challenge: cram_md5_response(username, secret, challenge), None))
+    if method == "xoauth2":
         # Google's protocol: an empty client response acknowledges the error challenge.
-        _sasl(client, "XOAUTH2", _OneShot(lambda _challenge: xoauth2_string(username, secret), b""))
-    elif method == "oauthbearer":
+        return _sasl(client, "XOAUTH2", _OneShot(lambda _challenge: xoauth2_string(username, secret), b""))
+    if method == "oauthbearer":
         # RFC 7628 3.2.3: the client answers an error challenge with a single %x01.
-        _sasl(client, "OAUTHBEARER", _OneShot(lambda _challenge: oauthbearer_string(username, secret), b"\x01"))
-    else:
-        raise ValueError(f"unknown auth method {method!r}")
+        return _sasl(client, "OAUTHBEARER", _OneShot(lambda _challenge: oauthbearer_string(username, secret), b"\x01"))
+    raise ValueError(f"unknown auth method {method!r}")
 
 
-def _sasl(client: IMAPClient, mechanism: str, callback: _OneShot) -> None:
+def _sasl(client: IMAPClient, mechanism: str, callback: _OneShot):
     try:
-        client.sasl_login(mechanism, callback)
+        return client.sasl_login(mechanism, callback)
     except LoginError as error:
         if callback.error_detail:
             raise LoginError(f"{error} ({callback.error_detail})") from None

@@ -37,6 +37,7 @@ from imapclient.imapclient import SocketTimeout
 from ..config import Account
 from .trace import ProtocolTrace
 from .trace import attach as attach_trace
+from . import commands
 from .auth import CLEARTEXT_METHODS, REQUIRED_CAPABILITY, authenticate
 
 
@@ -84,6 +85,7 @@ def connect(account: Account, password: str, trace: ProtocolTrace | None = None)
         raise _greeting_failure(error, account) from None
     except Exception as error:
         raise _failure(error, account, "connecting") from None
+    commands.watch_alerts(client)
     if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
         # imapclient turns imaplib's debug output on: every answer line is repr()ed for a
         # log nobody reads, which costs more than parsing it (100,000-row fills).
@@ -150,6 +152,7 @@ def _starttls(client: IMAPClient, account: Account) -> None:
     client._starttls_done = True
     # Everything said before the handshake was unprotected: forget it, ask again over TLS.
     imap.untagged_responses = {}
+    commands.forget_alerts(client)
     client._cached_capabilities = None
     imap._get_capabilities()
 
@@ -205,7 +208,7 @@ def _login(client: IMAPClient, account: Account, secret: str) -> None:
             + "."
         )
     try:
-        authenticate(client, method, account.username, secret)
+        commands.note_alert(client, authenticate(client, method, account.username, secret))
     except LoginError as error:
         # imapclient turns every failure into LoginError, a dropped connection too:
         # that one is the network's fault, not the password's, and may be retried.

@@ -1,0 +1,32 @@
+"""[ALERT] texts (RFC 3501 7.1: they must reach the user) are collected from the greeting,
+the LOGIN answer and any command, whoever read them (imaplib or our own reader)."""
+
+from __future__ import annotations
+
+from scripted_server import ScriptedServer, Step
+from tui.config import Account
+from tui.imap import commands
+from tui.imap.connection import connect
+
+
+def test_alerts_from_the_greeting_the_login_and_a_command_are_all_kept():
+    server = ScriptedServer(
+        b"* OK [ALERT] Maintenance \x1b]0;PWN\x07tonight at 22:00",
+        [
+            Step("LOGIN", b"* OK [ALERT] Quota at 95%\r\n{tag} OK [ALERT] Your password expires in 3 days\r\n"),
+            Step("NOOP", b"* OK [ALERT] Going down in 5 minutes\r\n* OK still here\r\n{tag} OK [ALERT] Really\r\n"),
+        ],
+    )
+    with server:
+        account = Account(name="a", host=server.host, port=server.port, tls="none", username="u",
+                          allow_plaintext=True)
+        client = connect(account, "secret")
+        assert commands.take_alerts(client) == [
+            "Maintenance \x1b]0;PWN\x07tonight at 22:00",  # raw: the UI makes it inert, whole
+            "Quota at 95%",
+            "Your password expires in 3 days",
+        ]
+        assert commands.take_alerts(client) == []  # each said once
+        commands.run_command(client, "NOOP")
+        assert commands.take_alerts(client) == ["Going down in 5 minutes", "Really"]
+        client.logout()
