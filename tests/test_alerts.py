@@ -30,3 +30,22 @@ def test_alerts_from_the_greeting_the_login_and_a_command_are_all_kept():
         commands.run_command(client, "NOOP")
         assert commands.take_alerts(client) == ["Going down in 5 minutes", "Really"]
         client.logout()
+
+
+def test_the_worker_tells_the_user_of_every_alert():
+    from harness import WorkerHarness
+    from tui.imap.contract import Connected, Notice
+
+    server = ScriptedServer(
+        b"* OK [ALERT] Maintenance tonight",
+        [Step("LOGIN", b"{tag} OK [ALERT] Your password expires in 3 days\r\n")],
+    )
+    with server:
+        account = Account(name="a", host=server.host, port=server.port, tls="none", username="u",
+                          allow_plaintext=True)
+        with WorkerHarness(account, "secret", use_idle=False, cache_path=None) as harness:
+            harness.wait(Connected)
+            first = harness.wait(Notice, lambda n: "Maintenance" in n.message)
+            second = harness.wait(Notice, lambda n: "password expires" in n.message)
+        assert first.message == f"{server.host} says: Maintenance tonight"
+        assert second.message == f"{server.host} says: Your password expires in 3 days"

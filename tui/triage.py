@@ -27,6 +27,7 @@ from .imap.contract import (
     MessagesExpunged,
     Request,
     StoreFlags,
+    UNCONFIRMED,
 )
 from .imap.commands import SYSTEM_FLAGS, keyword_problem
 from .mailbox_names import BadMailboxName, encode_mailbox_name
@@ -464,5 +465,7 @@ class TriageMixin:
         prefix = {"undo": "Undo failed", "undone": "Undo failed", "admin": "The server refused", "check": "Check failed"}.get(
             pending.kind, "Nothing was changed"
         )
+        if text.startswith(UNCONFIRMED):  # it may have happened: the text says what is known
+            prefix = "Not confirmed"
         self._show_status(f"{prefix}: {text}")
         return True

@@ -206,6 +206,11 @@ class Reconnected(Result):
     capabilities: frozenset[str]
 
 
+# How a RequestFailed for a change cut off by a dropped connection begins: it may or may
+# not have happened, so the UI must not say "nothing was changed".
+UNCONFIRMED = "the connection dropped before the server confirmed"
+
+
 @dataclass(frozen=True)
 class RequestFailed(Result):
     message: str

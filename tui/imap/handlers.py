@@ -47,6 +47,7 @@ from .contract import (
     RenameMailbox,
     Request,
     Subscribe,
+    UNCONFIRMED,
 )
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,54 @@ class TriageHandlers:
             # Never CLOSE (it expunges): selecting the user's mailbox leaves this one.
             if user is not None and not aborted:
                 self._select(user.request_id, user.raw_name, user.read_only)
+
+    # -- after a dropped connection -------------------------------------------------
+
+    def _unconfirmed(self, request: Request) -> str:
+        """What to tell the user about a change that was cut off and is not sent again.
+
+        It may or may not have happened (the answer is what was lost), and a second try
+        could copy or move twice. Where the mailbox as it is again after the reconnect
+        shows the outcome, say it: "nothing was changed" after a move that was done would
+        hide where the messages went.
+        """
+        try:
+            return f"{UNCONFIRMED} {self._what_was_cut(request)}"
+        except Exception:  # a clearer sentence is not worth a dead worker thread
+            log.exception("describing request %s", request.id)
+            return "the connection dropped before the server answered; not retried: check the mailbox"
+
+    def _what_was_cut(self, request: Request) -> str:
+        name = commands.decode_mailbox_name
+        if isinstance(request, CopyMessages):
+            source, target = name(request.raw_name), name(request.target)
+            if not request.move:
+                return (f"the copy to {target}; not retried, so that nothing is copied twice: "
+                        f"check {target} for the copies")
+            sel = self._selection
+            if sel is None or (sel.raw_name, sel.uidvalidity) != (request.raw_name, request.uidvalidity):
+                return f"the move to {target}; not retried: check {source} and {target}"
+            left = len(set(request.uids) & set(sel.uids))
+            if not left:
+                return (f"the move to {target}; not retried. {source} no longer holds them: "
+                        f"the move was most likely done (it cannot be undone from here): check {target}")
+            # Without MOVE the copies come first: the target may hold them already.
+            some = "all of them" if left == len(request.uids) else f"{left} of {len(request.uids)}"
+            return (f"the move to {target}; not retried. {source} still holds {some}, and {target} "
+                    f"may hold copies already: check {target} before moving them again")
+        if isinstance(request, RemoveCopies):
+            return f"the removal of the copies in {name(request.raw_name)}; not retried: check that mailbox"
+        if isinstance(request, Expunge):
+            sel = self._selection
+            if sel is not None and (sel.raw_name, sel.uidvalidity) == (request.raw_name, request.uidvalidity):
+                left = len(set(request.uids) & set(sel.uids))
+                return (f"the expunge; not retried. {len(request.uids) - left} of {len(request.uids)} "
+                        "messages are gone; the list shows the mailbox as it is now")
+            return "the expunge; not retried: check the mailbox"
+        if isinstance(request, (CreateMailbox, RenameMailbox, DeleteMailbox)):
+            verb = {CreateMailbox: "creating", RenameMailbox: "renaming", DeleteMailbox: "deleting"}[type(request)]
+            return f"{verb} {name(request.raw_name)}; not retried: check the mailbox list"
+        return "it; not retried: check the mailbox"
 
     # -- copy, move, remove ---------------------------------------------------------
 

@@ -210,6 +210,7 @@ class ImapWorker(TriageHandlers, ListLoading):
             self._post(ConnectionFailed(0, f"Cannot connect to {self.account.host}: {error}"))
             return
         self._post(Connected(0, self._capabilities()))
+        self._post_alerts()
         try:
             self._loop()
         finally:
@@ -257,7 +258,7 @@ class ImapWorker(TriageHandlers, ListLoading):
                     return
                 attempts += 1
                 if not request.retry_safe:
-                    self._post(RequestFailed(request.id, "the connection dropped; not retried, check the mailbox"))
+                    self._post(RequestFailed(request.id, self._unconfirmed(request)))
                     break
                 if attempts > MAX_RETRIES:
                     # The same request keeps killing the connection: stop feeding it to the server.
@@ -294,6 +295,7 @@ class ImapWorker(TriageHandlers, ListLoading):
                 continue
             self._no_idle = False  # a new connection (maybe another server behind the name)
             self._post(Reconnected(0, self._capabilities()))
+            self._post_alerts()
             if selection is None:
                 return True
             # The user's view must match the server again: re-select, refill.
@@ -318,18 +320,35 @@ class ImapWorker(TriageHandlers, ListLoading):
     def _guarded(self, request_id: int, step: Callable[[], None]) -> bool:
         """Run one step; report failures. False when the connection is gone."""
         try:
-            step()
-            self._drops = 0
-        except (IMAPClientAbortError, OSError) as error:
-            log.warning("connection lost: %s", error)
-            self._post(ConnectionLost(request_id, f"The connection to {self.account.host} was lost ({error}); reconnecting…"))
-            return False
-        except (IMAPClientError, commands.UnsafeArgument, ValueError) as error:
-            self._post(RequestFailed(request_id, str(error)))
-        except Exception as error:
-            log.exception("request %s failed", request_id)
-            self._post(RequestFailed(request_id, f"Unexpected error: {error}"))
-        return True
+            try:
+                step()
+                self._drops = 0
+            except (IMAPClientAbortError, OSError) as error:
+                log.warning("connection lost: %s", error)
+                self._post(ConnectionLost(request_id, self._lost(error)))
+                return False
+            except (IMAPClientError, commands.UnsafeArgument, ValueError) as error:
+                self._post(RequestFailed(request_id, str(error)))
+            except Exception as error:
+                log.exception("request %s failed", request_id)
+                self._post(RequestFailed(request_id, f"Unexpected error: {error}"))
+            return True
+        finally:
+            self._post_alerts()  # whatever the step read, and however it ended
+
+    def _post_alerts(self) -> None:
+        """[ALERT]s must reach the user (RFC 3501 7.1): as notices, which the UI makes inert."""
+        if self._client is not None:
+            for text in commands.take_alerts(self._client):
+                self._post(Notice(0, f"{self.account.host} says: {text}"))
+
+    def _lost(self, error: Exception) -> str:
+        # A silent server looks like any other drop ("timed out") unless the user is told
+        # that it stopped answering, and after how long (the account's read_timeout).
+        if any(isinstance(e, TimeoutError) for e in (error, error.__cause__, error.__context__)):
+            return (f"{self.account.host} stopped answering (nothing for {self.account.read_timeout:g} s); "
+                    "reconnecting…")
+        return f"The connection to {self.account.host} was lost ({error}); reconnecting…"
 
     def _can_idle(self) -> bool:
         return (self._use_idle and self._selection is not None and not self._no_idle
