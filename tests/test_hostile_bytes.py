@@ -9,9 +9,6 @@ else, so finding the marker means the sequence got through.
 from __future__ import annotations
 
 import base64
-import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +17,7 @@ import pytest
 from imapclient import IMAPClient
 
 from servers import DovecotServer, require_dovecot
+from tmux_pane import tmux_server, wait_for_screen
 
 
 def encoded_word(text: str) -> bytes:
@@ -68,28 +66,7 @@ MARKERS = [b"U0VDUkVUNTI=", b"PWNTITLE", b"LINKMARK", b"DCSMARK", b"C1TITLE", b"
 
 @pytest.fixture
 def tmux(tmp_path):
-    if shutil.which("tmux") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("tmux is not installed (apt-get install tmux)")
-        pytest.skip("tmux is not installed")
-    socket = str(tmp_path / "tmux.sock")
-
-    def run(*args: str) -> str:
-        return subprocess.run(["tmux", "-S", socket, *args], capture_output=True, text=True, check=True).stdout
-
-    yield run
-    subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True)
-
-
-def wait_for_screen(tmux, text: str, timeout: float = 30.0) -> str:
-    deadline = time.monotonic() + timeout
-    screen = ""
-    while time.monotonic() < deadline:
-        screen = tmux("capture-pane", "-p", "-t", "mail")
-        if text in screen:
-            return screen
-        time.sleep(0.2)
-    raise AssertionError(f"{text!r} never appeared; screen was:\n{screen}")
+    yield from tmux_server(tmp_path)
 
 
 def test_payloads_in_headers_names_filenames_and_bodies_never_reach_the_terminal(tmux, tmp_path):
@@ -107,11 +84,11 @@ def test_payloads_in_headers_names_filenames_and_bodies_never_reach_the_terminal
         raw_log = tmp_path / "pane.bytes"
         executable = Path(sys.executable).parent / "tui-mail"
         command = f"{executable}" if executable.exists() else f"{sys.executable} -m tui"
-        tmux("new-session", "-d", "-s", "mail", "-x", "160", "-y", "40",
+        tmux("new-session", "-d", "-s", "demo", "-x", "160", "-y", "40",
              f"env -u COLUMNS -u LINES HOME={tmp_path} XDG_STATE_HOME={tmp_path}/state "
              f"XDG_CACHE_HOME={tmp_path}/cache {command} --config {config}; sleep 30")
-        tmux("resize-window", "-t", "mail", "-x", "160", "-y", "40")  # room for the filename in the part tree
-        tmux("pipe-pane", "-t", "mail", "-o", f"cat > {raw_log}")
+        tmux("resize-window", "-t", "demo", "-x", "160", "-y", "40")  # room for the filename in the part tree
+        tmux("pipe-pane", "-t", "demo", "-o", f"cat > {raw_log}")
         screen = wait_for_screen(tmux, "Invoice ready")
         assert "Invoice ready rawQZ7 now" in screen  # each sequence removed whole, the text around it kept
         rows = [line for line in screen.splitlines() if "2023-11-20" in line]
@@ -119,13 +96,13 @@ def test_payloads_in_headers_names_filenames_and_bodies_never_reach_the_terminal
         for index, shown in enumerate(("Hello reader", "octet-stream re", "Plain body with DCS and a title change.")):
             if index:
                 time.sleep(0.3)  # at a person's pace
-                tmux("send-keys", "-t", "mail", "j")  # the cursor stays on the row last opened
+                tmux("send-keys", "-t", "demo", "j")  # the cursor stays on the row last opened
                 time.sleep(0.3)
-            tmux("send-keys", "-t", "mail", "Enter")
+            tmux("send-keys", "-t", "demo", "Enter")
             wait_for_screen(tmux, shown)  # (the filename: its sequences and RLO gone)
-            tmux("send-keys", "-t", "mail", "Escape")
+            tmux("send-keys", "-t", "demo", "Escape")
             screen = wait_for_screen(tmux, LIST_FOOTER)  # the viewer is closed
-        tmux("send-keys", "-t", "mail", "q")
+        tmux("send-keys", "-t", "demo", "q")
         time.sleep(1.0)
         written = raw_log.read_bytes()
         assert b"Invoice" in written and b"gnp.exe" in written and b"Hello" in written

@@ -6,15 +6,13 @@ terminal when the hostile demo message is listed and opened.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tmux_pane import tmux_server, wait_for_screen
 from tui.demo_data import MARKUP_SUBJECT
 
 HOSTILE_PAYLOADS = [b"]52;", b"ZXZpbA==", b"]0;pwned", b"pwned title"]
@@ -22,28 +20,7 @@ HOSTILE_PAYLOADS = [b"]52;", b"ZXZpbA==", b"]0;pwned", b"pwned title"]
 
 @pytest.fixture
 def tmux(tmp_path):
-    if shutil.which("tmux") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("tmux is not installed (apt-get install tmux)")
-        pytest.skip("tmux is not installed")
-    socket = str(tmp_path / "tmux.sock")
-
-    def run(*args: str) -> str:
-        return subprocess.run(["tmux", "-S", socket, *args], capture_output=True, text=True, check=True).stdout
-
-    yield run
-    subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True)
-
-
-def wait_for_screen(tmux, text: str, timeout: float = 30.0) -> str:
-    deadline = time.monotonic() + timeout
-    screen = ""
-    while time.monotonic() < deadline:
-        screen = tmux("capture-pane", "-p", "-t", "demo")
-        if text in screen:
-            return screen
-        time.sleep(0.2)
-    raise AssertionError(f"{text!r} never appeared; screen was:\n{screen}")
+    yield from tmux_server(tmp_path)
 
 
 def test_hostile_message_reaches_the_terminal_as_plain_text(tmux, tmp_path):
