@@ -471,3 +471,31 @@ async def test_move_without_move_capability_removes_exactly_those(dovecot_no_mov
         kept = set(listing.uids)
     assert set(server_flags(dovecot_no_move, source)) == kept
     assert len(server_flags(dovecot_no_move, target)) == 2
+
+
+async def test_a_move_whose_answer_is_lost_is_not_called_nothing_changed(dovecot_demo):
+    import dataclasses
+
+    from proxy import CuttableProxy
+
+    source = fresh_mailbox(dovecot_demo, 2)
+    target = fresh_mailbox(dovecot_demo, 0, prefix="Dest")
+    proxy = CuttableProxy(dovecot_demo.account.host, dovecot_demo.account.port)
+    proxy.cut_after_sent(b"UID MOVE")  # the server moves it; its answer never comes
+    account = dataclasses.replace(dovecot_demo.account, host=proxy.host, port=proxy.port)
+    app = MailApp(account, dovecot_demo.password, worker_options={"reconnect_delays": (0.3,)})
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            listing = await open_named(app, source, 2)
+            await pilot.press("s")
+            await wait_for(lambda: isinstance(app.screen, MailboxPicker))
+            await type_text(pilot, target)
+            await pilot.press("enter")
+            await wait_for(lambda: "Not confirmed" in status_text(app), timeout=30)
+            status = status_text(app)
+            assert "Nothing was changed" not in status and "no longer holds them" in status
+            await wait_for(lambda: len(listing.uids) == 1)  # the re-selected list: as the server has it
+    finally:
+        proxy.close()
+    assert len(server_flags(dovecot_demo, source)) == 1
+    assert len(server_flags(dovecot_demo, target)) == 1  # moved once, never twice
