@@ -558,3 +558,35 @@ def test_a_drop_during_login_is_the_network_not_the_password(dovecot):
     assert info.value.retryable
     assert "dropped while logging in" in str(info.value)
     assert "Check username and password" not in str(info.value)
+
+
+# -- literals imaplib reads for imapclient's own commands -------------------------------
+
+
+@pytest.mark.parametrize("size", [2_000_000_000, 99_999_999_999, 60 * 1024 * 1024])
+@pytest.mark.parametrize("command, reply, call", [
+    ("LIST", b'* LIST () "/" {%d}\r\nonly this', lambda client: client.list_folders()),
+    ("SELECT", b"* 1 EXISTS\r\n* OK [UIDVALIDITY 1] {%d}\r\nonly this", lambda client: client.select_folder("INBOX")),
+    ("UID FETCH", b"* 1 FETCH (UID 5 BODY[]<0> {%d}\r\nonly this",
+     lambda client: __import__("tui.imap.commands").imap.commands.fetch_message(client, 5, 20 * 1024 * 1024)),
+], ids=["list", "select", "message"])
+def test_a_huge_literal_is_never_allocated_whoever_reads_it(command, reply, call, size):
+    """imaplib would allocate the announced size before a byte came (or MemoryError): the
+    connection reads literals in chunks, and refuses what no answer of ours can hold."""
+    import tracemalloc
+
+    from imapclient.exceptions import IMAPClientError
+
+    server = ScriptedServer(b"* OK ready", [Step("LOGIN", b"{tag} OK in\r\n"), Step(command, reply % size, close=True)])
+    with server:
+        client = connect(Account(name="a", host=server.host, port=server.port, tls="none", username="u",
+                                 allow_plaintext=True), "secret")
+        tracemalloc.start()
+        try:
+            with pytest.raises((IMAPClientError, OSError)):  # an abort: the connection is gone
+                call(client)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            client.shutdown()
+        assert peak < 4 * 1024 * 1024

@@ -66,6 +66,10 @@ def tls_context(account: Account) -> ssl.SSLContext:
     return context
 
 
+MAX_LITERAL = 64 * 1024 * 1024  # bytes a literal may announce (a message is fetched up to 20 MB)
+_LITERAL_CHUNK = 1024 * 1024
+
+
 def connect(account: Account, password: str, trace: ProtocolTrace | None = None) -> IMAPClient:
     """An authenticated `IMAPClient` for `account`, or `ConnectError`.
 
@@ -86,6 +90,7 @@ def connect(account: Account, password: str, trace: ProtocolTrace | None = None)
     except Exception as error:
         raise _failure(error, account, "connecting") from None
     commands.watch_alerts(client)
+    _cap_literals(client._imap)
     if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
         # imapclient turns imaplib's debug output on: every answer line is repr()ed for a
         # log nobody reads, which costs more than parsing it (100,000-row fills).
@@ -291,6 +296,27 @@ def _failure(error: BaseException, account: Account, stage: str) -> ConnectError
     if isinstance(error, IMAPClientError):  # includes imaplib's abort (connection dropped mid-way)
         return ConnectError(f"{where} did not speak IMAP as expected while {stage}: {_reason(error)}.", retryable=True)
     return ConnectError(f"Cannot connect to {where} ({stage}): {error}.")
+
+
+def _cap_literals(imap: imaplib.IMAP4) -> None:
+    """imaplib reads a literal with one file.read(size), and a buffered read allocates `size`
+    bytes before the first arrives: "{99999999999}" is a MemoryError, {2000000000} 2 GB for
+    a server that then sends nothing. Read in chunks, and refuse a size no answer can have
+    (a message is fetched up to 20 MB; bigger parts are fetched by range)."""
+
+    def read(size: int) -> bytes:
+        if size > MAX_LITERAL:
+            raise imaplib.IMAP4.abort(f"the server announced a literal of {size} bytes; not reading it")
+        chunks, left = [], size
+        while left > 0:
+            chunk = imap.file.read(min(left, _LITERAL_CHUNK))  # (the file STARTTLS put in, at the time)
+            if not chunk:
+                break  # the connection closed: imaplib fails on the line it reads next
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    imap.read = read  # type: ignore[method-assign]
 
 
 def _greeting_failure(error: IMAPClientError, account: Account) -> ConnectError:
