@@ -28,6 +28,11 @@ SENDERS = [
     (b'"bob@example.org" <bob@example.org>', "bob@example.org"),  # the name is the address itself
     (b"bob@example.org", "bob@example.org"),
     (b"undisclosed-recipients:;", "undisclosed-recipients:;"),  # no address to show instead
+    (b"support@bank.com <evil@attacker.example> (Bank)", "evil@attacker.example"),  # a comment after it
+    (b'"support@bank.com" <>', "(no address)"),  # nothing real to show: never the name
+    (b"support@bank.com: evil@attacker.example;", "evil@attacker.example"),  # a group's name is a label
+    (b'"Doe, John" <john@example.org>', "Doe, John"),
+    (b"J\xc3\xb6rg M\xc3\xbcller <joerg@example.de>", "J\u00f6rg M\u00fcller"),  # raw UTF-8
 ]
 
 

@@ -105,22 +105,30 @@ def _text(raw: bytes | None) -> str:
     return decode_header_value(raw.decode("utf-8", "surrogateescape"))
 
 
-_NAME_THEN_ADDRESS = re.compile(r"([^<>,]*)<([^<>,]*)>\s*\Z")
+# One mailbox written `name <address>` (comments after it allowed), the name unquoted or
+# quoted without the characters that would make it more than a name.
+_NAME_THEN_ADDRESS = re.compile(r'\s*"?([^<>,:;"]*?)"?\s*<([^<>,:;"\s]*)>\s*(?:\([^()]*\)\s*)*\Z')
+# A group, `name: member, member;`: its name is a label, never an address.
+_GROUP = re.compile(r'\s*([^:<>",;]*):(.*);\s*(?:\([^()]*\)\s*)*\Z', re.S)
 
 
 def _addresses(raw: bytes | None) -> tuple[Address, ...]:
     if not raw:
         return ()
     text = raw.decode("utf-8", "replace")
+    # Read the common single-mailbox form directly: Python's parser splits an unquoted
+    # `support@bank.com <evil@x>` in two (the phisher's first) on some versions and gives
+    # nothing at all on others, where other mail clients read one address, evil@x.
+    single = _NAME_THEN_ADDRESS.match(text)
+    if single:
+        return (Address(_text(single.group(1).strip().encode("utf-8", "surrogateescape")), single.group(2)),)
+    group = _GROUP.match(text)
+    if group and "@" in group.group(1):  # `support@bank.com: evil@x;`: only the members are addresses
+        text = group.group(2)
     try:
         pairs = email.utils.getaddresses([text])
     except Exception:
         return (Address(_text(raw), ""),)
-    if len(pairs) > 1 and _NAME_THEN_ADDRESS.match(text):
-        # `support@bank.com <evil@x>`: one address whose name is not quoted, as other mail
-        # clients read it; the parser made two of it, the first one the phisher's.
-        name, mailbox = _NAME_THEN_ADDRESS.match(text).groups()
-        pairs = [(name.strip().strip('"').strip(), mailbox.strip())]
     found = tuple(Address(_text(name.encode("utf-8", "surrogateescape")), mailbox) for name, mailbox in pairs[:50] if name or mailbox)
     return found or (Address(_text(raw), ""),)
 

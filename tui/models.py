@@ -83,9 +83,8 @@ class Address:
         name = self.name
         if not name:
             return self.mailbox
-        if self.mailbox and any(at in name for at in _AT_SIGNS) and (
-                name.strip(" \t\"'<>").casefold() != self.mailbox.casefold()):
-            return self.mailbox
+        if any(at in name for at in _AT_SIGNS) and name.strip(" \t\"'<>").casefold() != self.mailbox.casefold():
+            return self.mailbox or "(no address)"  # `"support@bank.com" <>`: nothing real to show
         return name
 
 
