@@ -130,6 +130,8 @@ def test_rows_scattered_over_a_wide_range_do_not_make_one_giant_block(tmp_path):
     "UPDATE blocks SET flags = x'ff0a5b5d0a5b5d'",  # not UTF-8
     "UPDATE blocks SET heads = substr(heads, 1, length(heads) - 1)",  # a header block cut short
     "UPDATE blocks SET heads = heads || x'00'",  # a byte too many
+    "UPDATE blocks SET low = low - 1",  # its row and its UIDs disagree
+    "UPDATE blocks SET uids = x'010000000300000003000000'",  # not ascending
 ])
 def test_a_block_that_does_not_add_up_is_a_damaged_file(tmp_path, damage):
     path = tmp_path / "h.sqlite3"

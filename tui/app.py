@@ -131,7 +131,8 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
         # background failures carry id 0 and must match neither.
         self._select_request: int | None = None
         self._opening: bytes | None = None  # the mailbox of _select_request
-        self._notice_after_open = ""  # said once the next mailbox is open (the notice clears then)
+        self._notice_after_open = ""  # said once INBOX is open again (the notice clears then)
+        self._unopenable: set[tuple[str, bytes]] = set()  # (account, mailbox) a SELECT failed for: never auto-opened
         self._message_request: int | None = None
         self._loaded = 0
         self._row_requests: dict[int, tuple[int, ...]] = {}  # FetchEnvelopes id -> its UIDs
@@ -322,8 +323,9 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
         if session is not self.session or self.selected is not None or self._select_request is not None:
             return
         # The account opened first shows its INBOX (else its first mailbox) right away.
-        inbox = next((m for m in mailboxes if m.name.upper() == "INBOX" and m.selectable), None)
-        first = inbox or next((m for m in mailboxes if m.selectable), None)
+        openable = [m for m in mailboxes if m.selectable and (session.name, m.raw_name) not in self._unopenable]
+        inbox = next((m for m in openable if m.name.upper() == "INBOX"), None)
+        first = inbox or next(iter(openable), None)
         if first is not None:
             tree.select_mailbox_node(session.name, first.raw_name)
             self.open_mailbox(session, first)
@@ -335,6 +337,7 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
             return  # the user picked another mailbox meanwhile
         previous = self.selected
         self.selected = result.selected
+        self._unopenable.discard((session.name, result.selected.raw_name))
         self._loaded = 0
         # Row requests still out name the old view's messages: their answers are dropped,
         # their failures ("not open right now") are nobody's problem. Not forgotten here.
@@ -345,7 +348,8 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
         if not same_view:  # a re-select after a reconnect keeps the open message and the search
             self.close_viewer()
             self.forget_search()
-            self._notice, self._notice_after_open = self._notice_after_open, ""
+            back_in_inbox = result.selected.raw_name.upper() == b"INBOX"
+            self._notice, self._notice_after_open = (self._notice_after_open if back_in_inbox else ""), ""
         self.query_one(MessageList).show_mailbox(result.selected.uids, keep_cursor=same_view)
         self.apply_saved_order(result.cached)
         self._show_status()
@@ -402,13 +406,15 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
             self.forget_search()
             self.query_one(MessageList).show_mailbox(())
             self._select_request = None
+            if self._opening is not None:
+                self._unopenable.add((session.name, self._opening))
             if self._opening is not None and self._opening.upper() != b"INBOX" and session.connected:
                 # Deleted or renamed by another client (also what a re-select after a
                 # reconnect meets): a fresh mailbox list drops it from the tree, and opens
                 # INBOX (_handle_mailboxes) rather than leaving the user nowhere.
                 name = safe_line(session.mailbox_name(self._opening))
                 self._notice_after_open = f"{name} cannot be opened any more ({text}); back to INBOX."
-                session.submit(ListMailboxes())
+                session.submit(ListMailboxes(pattern=session.list_pattern))
                 text = f"Cannot open {name} any more: {text}"
             else:
                 text = f"Cannot open that mailbox: {text}"

@@ -185,7 +185,7 @@ class TriageHandlers:
             return f"{UNCONFIRMED} {self._what_was_cut(request)}"
         except Exception:  # a clearer sentence is not worth a dead worker thread
             log.exception("describing request %s", request.id)
-            return "the connection dropped before the server answered; not retried: check the mailbox"
+            return f"{UNCONFIRMED} it; not retried: check the mailbox"
 
     def _what_was_cut(self, request: Request) -> str:
         name = commands.decode_mailbox_name
