@@ -3,6 +3,9 @@ the LOGIN answer and any command, whoever read them (imaplib or our own reader).
 
 from __future__ import annotations
 
+import pytest
+from imapclient.exceptions import IMAPClientAbortError
+
 from scripted_server import ScriptedServer, Step
 from tui.config import Account
 from tui.imap import commands
@@ -15,6 +18,7 @@ def test_alerts_from_the_greeting_the_login_and_a_command_are_all_kept():
         [
             Step("LOGIN", b"* OK [ALERT] Quota at 95%\r\n{tag} OK [ALERT] Your password expires in 3 days\r\n"),
             Step("NOOP", b"* OK [ALERT] Going down in 5 minutes\r\n* OK still here\r\n{tag} OK [ALERT] Really\r\n"),
+            Step("NOOP", b"* BYE [ALERT] Shutting down now\r\n", close=True),
         ],
     )
     with server:
@@ -29,7 +33,10 @@ def test_alerts_from_the_greeting_the_login_and_a_command_are_all_kept():
         assert commands.take_alerts(client) == []  # each said once
         commands.run_command(client, "NOOP")
         assert commands.take_alerts(client) == ["Going down in 5 minutes", "Really"]
-        client.logout()
+        with pytest.raises(IMAPClientAbortError):
+            commands.run_command(client, "NOOP")
+        assert commands.take_alerts(client) == ["Shutting down now"]  # the last words still reach the user
+        client.shutdown()
 
 
 def test_the_worker_tells_the_user_of_every_alert():

@@ -590,3 +590,20 @@ def test_a_huge_literal_is_never_allocated_whoever_reads_it(command, reply, call
             tracemalloc.stop()
             client.shutdown()
         assert peak < 4 * 1024 * 1024
+
+
+def test_a_huge_literal_in_the_greeting_is_never_allocated():
+    """Read while imapclient builds the connection, before anything of ours could patch it."""
+    import tracemalloc
+
+    with ScriptedServer(b"* OK {2000000000}\r\nonly this") as server:
+        tracemalloc.start()
+        try:
+            with pytest.raises(ConnectError) as refused:
+                connect(Account(name="a", host=server.host, port=server.port, tls="none", username="u",
+                                allow_plaintext=True), "secret")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 4 * 1024 * 1024
+        assert "secret" not in str(refused.value) and b"LOGIN" not in server.received

@@ -270,7 +270,7 @@ def watch_alerts(client: IMAPClient) -> None:
     append = imap._append_untagged
 
     def filed(typ, dat):
-        if typ in ("OK", "NO", "BAD"):
+        if typ in ("OK", "NO", "BAD", "BYE"):  # ("* BYE [ALERT] going down": the last thing said)
             note_alert(client, dat)
         return append(typ, dat)
 

@@ -32,6 +32,8 @@ import ssl
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient import imap4 as imapclient_imap4
+from imapclient import tls as imapclient_tls
 from imapclient.imapclient import SocketTimeout
 
 from ..config import Account
@@ -78,7 +80,7 @@ def connect(account: Account, password: str, trace: ProtocolTrace | None = None)
     the conversation is recorded from the greeting on, credentials redacted.
     """
     try:
-        client = IMAPClient(
+        client = _Client(
             account.host,
             port=account.port,
             ssl=account.tls == "implicit",
@@ -90,7 +92,6 @@ def connect(account: Account, password: str, trace: ProtocolTrace | None = None)
     except Exception as error:
         raise _failure(error, account, "connecting") from None
     commands.watch_alerts(client)
-    _cap_literals(client._imap)
     if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
         # imapclient turns imaplib's debug output on: every answer line is repr()ed for a
         # log nobody reads, which costs more than parsing it (100,000-row fills).
@@ -298,25 +299,42 @@ def _failure(error: BaseException, account: Account, stage: str) -> ConnectError
     return ConnectError(f"Cannot connect to {where} ({stage}): {error}.")
 
 
-def _cap_literals(imap: imaplib.IMAP4) -> None:
+class _CappedLiterals:
     """imaplib reads a literal with one file.read(size), and a buffered read allocates `size`
     bytes before the first arrives: "{99999999999}" is a MemoryError, {2000000000} 2 GB for
     a server that then sends nothing. Read in chunks, and refuse a size no answer can have
-    (a message is fetched up to 20 MB; bigger parts are fetched by range)."""
+    (a message is fetched up to 20 MB; bigger parts are fetched by range). A class, not a
+    patch of the connection: the greeting is read while imapclient builds it."""
 
-    def read(size: int) -> bytes:
+    def read(self, size: int) -> bytes:
         if size > MAX_LITERAL:
             raise imaplib.IMAP4.abort(f"the server announced a literal of {size} bytes; not reading it")
         chunks, left = [], size
         while left > 0:
-            chunk = imap.file.read(min(left, _LITERAL_CHUNK))  # (the file STARTTLS put in, at the time)
+            chunk = self.file.read(min(left, _LITERAL_CHUNK))  # (the file STARTTLS put in, at the time)
             if not chunk:
                 break  # the connection closed: imaplib fails on the line it reads next
             chunks.append(chunk)
             left -= len(chunk)
         return b"".join(chunks)
 
-    imap.read = read  # type: ignore[method-assign]
+
+class _IMAP4(_CappedLiterals, imapclient_imap4.IMAP4WithTimeout):
+    pass
+
+
+class _IMAP4_TLS(_CappedLiterals, imapclient_tls.IMAP4_TLS):
+    pass
+
+
+class _Client(IMAPClient):
+    """IMAPClient on the capped connections above (its own _create_IMAP4, less the stream mode)."""
+
+    def _create_IMAP4(self):
+        connect_timeout = getattr(self._timeout, "connect", None)
+        if self.ssl:
+            return _IMAP4_TLS(self.host, self.port, self.ssl_context, connect_timeout)
+        return _IMAP4(self.host, self.port, connect_timeout)
 
 
 def _greeting_failure(error: IMAPClientError, account: Account) -> ConnectError:

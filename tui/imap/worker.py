@@ -312,10 +312,9 @@ class ImapWorker(TriageHandlers, ListLoading):
             return
         if self.trace is not None:
             detach_trace(client._imap)
-        # The connection's own wrappers (connection._cap_literals, commands.watch_alerts)
-        # close over it: a cycle, never collected if gc.freeze() caught it (gc_tuning).
-        for name in ("read", "_append_untagged"):
-            client._imap.__dict__.pop(name, None)
+        # The alert watch (commands.watch_alerts) closes over the connection: a cycle,
+        # never collected if gc.freeze() caught it (gc_tuning).
+        client._imap.__dict__.pop("_append_untagged", None)
         try:
             client.shutdown()
         except Exception:
