@@ -45,7 +45,6 @@ from hypothesis import (
     settings,
 )
 from hypothesis import strategies as st
-from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from scripted_server import ScriptedServer, Step
 from test_lean_fetch import HEADER_ITEM, SELECT_REPLY, header, literal
@@ -53,6 +52,7 @@ from test_lean_fetch import HEADER_ITEM, SELECT_REPLY, header, literal
 from tui.headers import MAX_HEADER_BLOCK, Row
 from tui.imap import commands, mutations
 from tui.imap.commands import parse_untagged, store_flags
+from tui.imap.connection import CappedIMAPClient
 from tui.imap.contract import CopyUid
 from tui.imap.lean_fetch import (
     GONE,
@@ -135,7 +135,7 @@ def session(wire: ScriptedServer, step: Step, capabilities: bytes = b"IMAP4rev1"
     # copying would count in the memory tests): the server is idle between examples.
     wire.received, wire.lines, wire.errors = b"", [], []
     wire.script = [Step("LOGIN", b"{tag} OK logged in\r\n"), Step("SELECT", SELECT_REPLY), step]
-    client = IMAPClient(wire.host, port=wire.port, ssl=False, timeout=10)
+    client = CappedIMAPClient(wire.host, port=wire.port, ssl=False, timeout=10)  # the app's connection class
     try:
         client.login("u", "p")
         client.select_folder("INBOX")

@@ -430,46 +430,43 @@ def _continued(imap, tag: bytes, events: list[Untagged]) -> bool:
         events.append(_parsed(line))
 
 
-# imaplib reads a literal with one file.read(size), and a buffered file's read allocates
-# `size` bytes before the first one arrives: a server's "{99999999999}" would cost that
-# much memory (or a MemoryError) however few bytes follow. No answer read here (untagged
-# flags, expunges, searches, a stray line in a big FETCH) carries a literal near this size.
-MAX_ANSWER_LITERAL = 1024 * 1024
-_ANNOUNCED = re.compile(rb"\{(\d+)\}\r\n\Z")
-
-
 def _read_answer(imap, first: bytes | None = None):
     """imaplib's next response line (`first`: its first line, already taken from the socket).
 
-    A line it cannot take (too long, malformed) leaves the rest of the answer unread, so the
-    connection is out of step: that is an abort. So is a literal over MAX_ANSWER_LITERAL.
+    A line it cannot take (too long, malformed, a literal size of thousands of digits)
+    leaves the rest of the answer unread, so the connection is out of step: that is an
+    abort. (A literal announced huge is the connection's to refuse: connection._CappedLiterals.)
     """
-    underlying = imap.readline  # the trace's wrapper, if one is attached
-    own = imap.__dict__.get("readline")
-    given = [first] if first is not None else []
+    if first is None:
+        return _get_response(imap)
+    own = imap.__dict__.get("readline")  # the trace's wrapper, if one is attached
 
-    def checked() -> bytes:
-        line = given.pop() if given else underlying()
-        if line.endswith(b"}\r\n") and (announced := _ANNOUNCED.search(line)) is not None:
-            digits = announced.group(1)
-            if len(digits) > 12 or int(digits) > MAX_ANSWER_LITERAL:  # 12: int() refuses 4,300 digits
-                shown = digits.decode() if len(digits) <= 20 else digits[:20].decode() + "..."
-                raise IMAPClientAbortError(f"the server announced a literal of {shown} bytes; not reading it")
-        return line
+    def once() -> bytes:
+        _restore_readline(imap, once, own)
+        return first
 
-    imap.readline = checked
+    imap.readline = once
+    try:
+        return _get_response(imap)
+    finally:
+        _restore_readline(imap, once, own)
+
+
+def _get_response(imap):
     try:
         return imap._get_response()
     except IMAPClientAbortError:
         raise
     except (IMAPClientError, ValueError) as error:
         raise IMAPClientAbortError(f"unreadable answer from the server: {error}") from error
-    finally:
-        if imap.__dict__.get("readline") is checked:  # unless somebody replaced it meanwhile
-            if own is None:
-                del imap.readline
-            else:
-                imap.readline = own
+
+
+def _restore_readline(imap, once, own) -> None:
+    if imap.__dict__.get("readline") is once:  # unless somebody replaced it meanwhile
+        if own is None:
+            del imap.readline
+        else:
+            imap.readline = own
 
 
 def _parsed(line: bytes) -> Untagged:

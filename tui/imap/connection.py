@@ -80,7 +80,7 @@ def connect(account: Account, password: str, trace: ProtocolTrace | None = None)
     the conversation is recorded from the greeting on, credentials redacted.
     """
     try:
-        client = _Client(
+        client = CappedIMAPClient(
             account.host,
             port=account.port,
             ssl=account.tls == "implicit",
@@ -327,7 +327,7 @@ class _IMAP4_TLS(_CappedLiterals, imapclient_tls.IMAP4_TLS):
     pass
 
 
-class _Client(IMAPClient):
+class CappedIMAPClient(IMAPClient):
     """IMAPClient on the capped connections above (its own _create_IMAP4, less the stream mode)."""
 
     def _create_IMAP4(self):
