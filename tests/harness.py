@@ -72,6 +72,11 @@ class WorkerHarness:
         return self.seen
 
 
+def account_for(server, name: str) -> Account:
+    """An account on a test server (DovecotServer, PymapServer) without TLS."""
+    return Account(name=name, host=server.host, port=server.port, tls="none", username=server.user)
+
+
 def raw_client(account: Account, password: str) -> IMAPClient:
     """A separate connection, to check the server's own state after an action."""
     client = IMAPClient(account.host, port=account.port, ssl=False, timeout=30)

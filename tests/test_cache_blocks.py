@@ -51,6 +51,20 @@ def check_matches(cache: HeaderCache, path, model: dict[int, Row]) -> None:
     assert sum(count for _, _, count in ranges) == len(model)
 
 
+@pytest.fixture
+def path(tmp_path):
+    return tmp_path / "h.sqlite3"
+
+
+@pytest.fixture
+def cache(path):
+    """A cache file with INBOX started (UIDVALIDITY 7)."""
+    opened = HeaderCache(path)
+    opened.start(ACCOUNT, INBOX, 7)
+    yield opened
+    opened.close()
+
+
 uid_lists = st.lists(st.integers(min_value=1, max_value=60), max_size=25)
 operations = st.lists(st.one_of(
     st.tuples(st.just("put"), uid_lists, st.sampled_from(["", " again"])),
@@ -93,35 +107,23 @@ def test_any_mix_of_writes_reads_back_as_a_dict_would_hold_it(tmp_path, monkeypa
         cache.close()
 
 
-def test_a_fill_newest_first_then_new_mail_one_at_a_time_keeps_blocks_full(tmp_path):
-    path = tmp_path / "h.sqlite3"
-    cache = HeaderCache(path)
-    try:
-        cache.start(ACCOUNT, INBOX, 7)
-        for top in range(10_000, 0, -2_500):  # how the fill process delivers: newest batch first
-            cache.put_rows(ACCOUNT, INBOX, 7, [make_row(uid) for uid in range(top, top - 2_500, -1)])
-        cache.put_rows(ACCOUNT, INBOX, 7, [make_row(uid) for uid in (4_000, 4_001)])  # refetched: replaced
-        for uid in range(10_001, 10_301):  # new mail, one IDLE answer at a time
-            cache.put_rows(ACCOUNT, INBOX, 7, [make_row(uid)])
-        ranges = blocks_of(path)
-        assert len(ranges) == -(-10_300 // cache_blocks.BLOCK_ROWS)  # as few as the rows need
-        assert cache.state(ACCOUNT, INBOX).count == 10_300
-        assert cache.uids(ACCOUNT, INBOX, 7) == list(range(1, 10_301))
-    finally:
-        cache.close()
+def test_a_fill_newest_first_then_new_mail_one_at_a_time_keeps_blocks_full(cache, path):
+    for top in range(10_000, 0, -2_500):  # how the fill process delivers: newest batch first
+        cache.put_rows(ACCOUNT, INBOX, 7, [make_row(uid) for uid in range(top, top - 2_500, -1)])
+    cache.put_rows(ACCOUNT, INBOX, 7, [make_row(uid) for uid in (4_000, 4_001)])  # refetched: replaced
+    for uid in range(10_001, 10_301):  # new mail, one IDLE answer at a time
+        cache.put_rows(ACCOUNT, INBOX, 7, [make_row(uid)])
+    ranges = blocks_of(path)
+    assert len(ranges) == -(-10_300 // cache_blocks.BLOCK_ROWS)  # as few as the rows need
+    assert cache.state(ACCOUNT, INBOX).count == 10_300
+    assert cache.uids(ACCOUNT, INBOX, 7) == list(range(1, 10_301))
 
 
-def test_rows_scattered_over_a_wide_range_do_not_make_one_giant_block(tmp_path):
-    path = tmp_path / "h.sqlite3"
-    cache = HeaderCache(path)
-    try:
-        cache.start(ACCOUNT, INBOX, 7)
-        cache.put_rows(ACCOUNT, INBOX, 7, [make_row(uid) for uid in (5, 50_000, 99_999)])  # a search's hits
-        cache.put_rows(ACCOUNT, INBOX, 7, [make_row(uid) for uid in range(1, 100_001)])
-        assert max(count for _, _, count in blocks_of(path)) <= 2 * cache_blocks.BLOCK_ROWS
-        assert cache.uids(ACCOUNT, INBOX, 7) == list(range(1, 100_001))
-    finally:
-        cache.close()
+def test_rows_scattered_over_a_wide_range_do_not_make_one_giant_block(cache, path):
+    cache.put_rows(ACCOUNT, INBOX, 7, [make_row(uid) for uid in (5, 50_000, 99_999)])  # a search's hits
+    cache.put_rows(ACCOUNT, INBOX, 7, [make_row(uid) for uid in range(1, 100_001)])
+    assert max(count for _, _, count in blocks_of(path)) <= 2 * cache_blocks.BLOCK_ROWS
+    assert cache.uids(ACCOUNT, INBOX, 7) == list(range(1, 100_001))
 
 
 @pytest.mark.parametrize("damage", [
@@ -133,19 +135,13 @@ def test_rows_scattered_over_a_wide_range_do_not_make_one_giant_block(tmp_path):
     "UPDATE blocks SET low = low - 1",  # its row and its UIDs disagree
     "UPDATE blocks SET uids = x'010000000300000003000000'",  # not ascending
 ])
-def test_a_block_that_does_not_add_up_is_a_damaged_file(tmp_path, damage):
-    path = tmp_path / "h.sqlite3"
-    cache = HeaderCache(path)
-    try:
-        cache.start(ACCOUNT, INBOX, 7)
-        cache.put_rows(ACCOUNT, INBOX, 7, [make_row(uid) for uid in (1, 2, 3)])
-        conn = sqlite3.connect(path)
-        conn.execute(damage)
-        conn.commit()
-        conn.close()
-        assert [row for rows in cache.rows(ACCOUNT, INBOX, 7) for row in rows] == []
-        assert "damaged" in cache.notice
-        assert cache.state(ACCOUNT, INBOX) is None  # rebuilt empty; the old file kept aside
-        assert (tmp_path / "h.sqlite3.corrupt").exists()
-    finally:
-        cache.close()
+def test_a_block_that_does_not_add_up_is_a_damaged_file(cache, path, damage):
+    cache.put_rows(ACCOUNT, INBOX, 7, [make_row(uid) for uid in (1, 2, 3)])
+    conn = sqlite3.connect(path)
+    conn.execute(damage)
+    conn.commit()
+    conn.close()
+    assert [row for rows in cache.rows(ACCOUNT, INBOX, 7) for row in rows] == []
+    assert "damaged" in cache.notice
+    assert cache.state(ACCOUNT, INBOX) is None  # rebuilt empty; the old file kept aside
+    assert path.with_name("h.sqlite3.corrupt").exists()

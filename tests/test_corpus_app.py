@@ -7,12 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from imapclient import IMAPClient
 
+from harness import account_for, raw_client
 from scenarios import wait_for
 from servers import DovecotServer, require_dovecot
 from tui.app import MailApp
-from tui.config import Account
 from tui.widgets.message_list import MessageList
 from tui.widgets.message_view import MessageView, PartTree
 
@@ -24,8 +23,8 @@ FILES = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".msg", ".eml"))
 def corpus_server():
     require_dovecot()
     with DovecotServer() as server:
-        client = IMAPClient(server.host, port=server.port, ssl=False)
-        client.login(server.user, server.password)
+        account = account_for(server, "corpus")
+        client = raw_client(account, server.password)
         client.create_folder("Corpus")
         refused = []
         for path in FILES:
@@ -35,7 +34,6 @@ def corpus_server():
                 refused.append((path.name, str(error)))
         stored = client.select_folder("Corpus", readonly=True)[b"EXISTS"]
         client.logout()
-        account = Account(name="corpus", host=server.host, port=server.port, tls="none", username=server.user)
         yield account, server.password, stored, refused
 
 

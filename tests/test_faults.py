@@ -119,6 +119,15 @@ def reopened(harness: WorkerHarness, since: int, select: SelectMailbox, timeout:
     return again.selected, rows
 
 
+def cut_off(harness: WorkerHarness, select: SelectMailbox, arm, request):
+    """Arm the proxy's fault, send `request`: the request sent, then the re-selected mailbox
+    and the UIDs of its rows after the reconnect (see reopened)."""
+    since = len(harness.seen)
+    arm()
+    sent = harness.worker.submit(request)
+    return (sent, *reopened(harness, since, select))
+
+
 def told(harness: WorkerHarness, request) -> str:
     """What the user was told about a change that was cut off: one RequestFailed, no success."""
     answers = [r for r in harness.seen if r.request_id == request.id and not isinstance(r, (ConnectionLost, MailboxSelected))]
@@ -155,10 +164,8 @@ def test_a_move_whose_answer_is_lost_is_not_sent_again(net):
     ids = net.ids(source)
     with net.worker() as harness:
         select, selected = opened(harness, source)
-        since = len(harness.seen)
-        net.proxy.cut_after_sent(b"UID MOVE")
-        move = harness.worker.submit(CopyMessages(source, selected.uidvalidity, (uids[1],), target, move=True))
-        again, rows = reopened(harness, since, select)
+        move, again, rows = cut_off(harness, select, lambda: net.proxy.cut_after_sent(b"UID MOVE"),
+                                    CopyMessages(source, selected.uidvalidity, (uids[1],), target, move=True))
     assert net.proxy.fired == [("after", b"UID MOVE")]
     assert Counter(net.ids(target).values()) == {ids[uids[1]]: 1}  # moved once, not twice
     assert net.ids(source) == {uid: ids[uid] for uid in uids if uid != uids[1]}
@@ -176,11 +183,9 @@ def test_a_copy_whose_answer_is_lost_makes_one_copy(net):
     flags = server_flags(net.direct, net.password, source)
     with net.worker() as harness:
         select, selected = opened(harness, source)
-        since = len(harness.seen)
-        net.proxy.cut_after_sent(b"UID COPY")
         chosen = (uids[0], uids[2])
-        copy = harness.worker.submit(CopyMessages(source, selected.uidvalidity, chosen, target, move=False))
-        again, rows = reopened(harness, since, select)
+        copy, again, rows = cut_off(harness, select, lambda: net.proxy.cut_after_sent(b"UID COPY"),
+                                    CopyMessages(source, selected.uidvalidity, chosen, target, move=False))
     assert net.proxy.fired == [("after", b"UID COPY")]
     assert Counter(net.ids(target).values()) == Counter(ids[uid] for uid in chosen)  # one copy each
     assert net.ids(source) == ids and server_flags(net.direct, net.password, source) == flags
@@ -197,10 +202,8 @@ def test_a_fallback_move_cut_after_the_copy_says_the_copies_may_exist(net_withou
     ids = net.ids(source)
     with net.worker() as harness:
         select, selected = opened(harness, source)
-        since = len(harness.seen)
-        net.proxy.cut_after_sent(b"UID COPY")
-        move = harness.worker.submit(CopyMessages(source, selected.uidvalidity, (uids[1],), target, move=True))
-        again, _rows = reopened(harness, since, select)
+        move, again, _rows = cut_off(harness, select, lambda: net.proxy.cut_after_sent(b"UID COPY"),
+                                     CopyMessages(source, selected.uidvalidity, (uids[1],), target, move=True))
     # Copied, but the originals were neither marked nor expunged: nothing is lost, and the
     # user is told the target may already hold a copy rather than that nothing happened.
     assert Counter(net.ids(target).values()) == {ids[uids[1]]: 1}
@@ -220,10 +223,8 @@ def test_an_expunge_whose_answer_is_lost_says_what_is_gone(net):
         select, selected = opened(harness, source)
         mark = harness.worker.submit(StoreFlags(source, selected.uidvalidity, chosen, ("\\Deleted",), True))
         harness.wait(FlagsChanged, lambda r: r.request_id == mark.id)
-        since = len(harness.seen)
-        net.proxy.cut_after_sent(b"UID EXPUNGE")
-        expunge = harness.worker.submit(Expunge(source, selected.uidvalidity, chosen))
-        again, rows = reopened(harness, since, select)
+        expunge, again, rows = cut_off(harness, select, lambda: net.proxy.cut_after_sent(b"UID EXPUNGE"),
+                                       Expunge(source, selected.uidvalidity, chosen))
     assert net.ids(source) == {uid: ids[uid] for uid in (uids[0], uids[2])}  # exactly those went
     assert list(again.uids) == [uids[0], uids[2]] and sorted(rows) == [uids[0], uids[2]]
     assert net.proxy.server_got(b"UID EXPUNGE") == 1

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from imapclient import IMAPClient
 
+from harness import account_for, raw_client
 from servers import DovecotServer, require_dovecot
 from tmux_pane import tmux_server, wait_for_screen
 
@@ -72,8 +72,7 @@ def tmux(tmp_path):
 def test_payloads_in_headers_names_filenames_and_bodies_never_reach_the_terminal(tmux, tmp_path):
     require_dovecot()
     with DovecotServer() as server:
-        client = IMAPClient(server.host, port=server.port, ssl=False)
-        client.login(server.user, server.password)
+        client = raw_client(account_for(server, "evil"), server.password)
         for raw in (HEADERS_MESSAGE, ATTACHMENT_MESSAGE, HTML_MESSAGE):  # the HTML one is newest: first row
             client.append("INBOX", raw)
         client.logout()

@@ -5,12 +5,11 @@ connection that had it selected; the re-select after the reconnect is refused)."
 from __future__ import annotations
 
 import pytest
-from imapclient import IMAPClient
 
+from harness import account_for, raw_client
 from scenarios import wait_for
 from servers import DovecotServer, require_dovecot
 from tui.app import MailApp
-from tui.config import Account
 from tui.widgets.mailbox_tree import MailboxTree
 from tui.widgets.message_list import MessageList
 
@@ -27,24 +26,18 @@ def server():
         yield running
 
 
-def client_of(server) -> IMAPClient:
-    client = IMAPClient(server.host, port=server.port, ssl=False)
-    client.login(server.user, server.password)
-    return client
-
-
 def tree_text(app: MailApp) -> str:
     tree = app.query_one(MailboxTree)
     return " ".join(str(node.label) for node in tree.root.children[0].children)
 
 
 async def test_deleted_open_mailbox_returns_to_inbox_with_a_message(server):
-    other = client_of(server)
+    account = account_for(server, "gone")
+    other = raw_client(account, server.password)
     for subject in ("inbox-1", "inbox-2", "inbox-3"):
         other.append("INBOX", message(subject))
     other.create_folder("Projects")
     other.append("Projects", message("project-1"))
-    account = Account(name="gone", host=server.host, port=server.port, tls="none", username=server.user)
     app = MailApp(account, server.password)
     async with app.run_test(size=(120, 30)) as pilot:
         listing = app.query_one(MessageList)

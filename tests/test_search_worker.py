@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from harness import WorkerHarness, raw_client, sent_commands
+from harness import WorkerHarness, account_for, raw_client, sent_commands
 from scripted_server import ScriptedServer, Step
 from servers import DovecotServer, append_messages, require_dovecot
 from test_search_table import (
@@ -69,10 +69,6 @@ def go_aheads(entries) -> int:
 def searches_sent(trace) -> list[str]:
     """What the worker sent, without the IDLE it waits in between requests."""
     return [command for command in sent_commands(trace) if command != "IDLE"]
-
-
-def account_for(server, name: str) -> Account:
-    return Account(name=name, host=server.host, port=server.port, tls="none", username=server.user)
 
 
 def client_lines(trace: ProtocolTrace) -> list[str]:

@@ -7,13 +7,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from imapclient import IMAPClient
 from rich.cells import cell_len
 
+from harness import account_for, raw_client
 from scenarios import wait_for
 from servers import DovecotServer, require_dovecot
 from tui.app import MailApp
-from tui.config import Account
 from tui.headers import _addresses
 from tui.widgets.message_list import MessageList, _fit_address
 from tui.widgets.message_view import MessageView
@@ -66,12 +65,12 @@ def message(sender: bytes, subject: str) -> bytes:
 def spoofed_inbox():
     require_dovecot()
     with DovecotServer() as server:
-        client = IMAPClient(server.host, port=server.port, ssl=False)
-        client.login(server.user, server.password)
+        account = account_for(server, "spoof")
+        client = raw_client(account, server.password)
         for index, (header, _shown) in enumerate(SENDERS[:4]):
             client.append("INBOX", message(header, f"spoof-{index}"), msg_time=datetime(2023, 11, 20, tzinfo=timezone.utc))
         client.logout()
-        yield Account(name="spoof", host=server.host, port=server.port, tls="none", username=server.user), server.password
+        yield account, server.password
 
 
 async def test_the_list_shows_the_real_address_and_the_viewer_both(spoofed_inbox):
