@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import os
 import quopri
@@ -15,7 +16,15 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tui.mime import BINARY_NOTE, NO_TEXT, ParsedMessage, html_to_text, parse_message, part_text
+from tui.mime import (
+    BINARY_NOTE,
+    NO_TEXT,
+    ParsedMessage,
+    html_to_text,
+    parse_message,
+    part_payload,
+    part_text,
+)
 from tui.models import MimePart
 from tui.safe_text import safe_block, safe_line
 
@@ -879,3 +888,123 @@ def test_hostile_html_renders_inert_quickly(html: str, repeat: int) -> None:
     assert isinstance(text, str)
     assert elapsed < RENDER_SECONDS, f"{elapsed:.2f} s for {len(html)} characters"
     assert not forbidden(safe_block(text), keep="\n")
+
+
+# --- part_payload: the bytes of a leaf, to save it ------------------------------------------------
+# Messages are built here from the bytes each leaf must give back, encoded by the stdlib
+# (base64, binascii) rather than by the code under test.
+
+SAVE_OUTER, SAVE_INNER = "=_outer_7Qz", "=_inner_9Wx"
+
+
+def encoded_part(data: bytes, encoding: str, name: str) -> bytes:
+    """One MIME entity (headers, blank line, body) whose transfer-decoded body is `data`."""
+    if encoding == "base64":
+        body = base64.encodebytes(data)
+    elif encoding == "quoted-printable":  # line breaks too as =0D=0A: quopri's text mode makes CR LF of them
+        body = binascii.b2a_qp(data, istext=False)
+    else:
+        body = data
+    return (f"Content-Type: application/octet-stream; name=\"{name}\"\r\n"
+            f"Content-Disposition: attachment; filename=\"{name}\"\r\n"
+            f"Content-Transfer-Encoding: {encoding}\r\n\r\n").encode() + body
+
+
+def multipart_of(boundary: str, entities: list[bytes]) -> bytes:
+    """A multipart body; the CRLF before each delimiter belongs to the delimiter (RFC 2046 5.1.1)."""
+    return b"".join(b"--%s\r\n%s\r\n" % (boundary.encode(), e) for e in entities) + b"--%s--\r\n" % boundary.encode()
+
+
+# Bytes that stand for any attachment; an 8bit body cannot hold its multipart's delimiter.
+payload_bytes = st.binary(max_size=600).filter(lambda data: b"=_" not in data)
+ENCODINGS = ["base64", "quoted-printable", "8bit"]
+
+
+@fuzz(150)
+@given(outer=st.lists(payload_bytes, min_size=3, max_size=3), inner=st.lists(payload_bytes, min_size=3, max_size=3))
+@example(outer=[b"", b"\r", b"line\r\n"], inner=[b"\n", b"=3D \t\r\n", b"\x00\xff" * 300])
+def test_part_payload_gives_back_every_leafs_bytes(outer: list[bytes], inner: list[bytes]) -> None:
+    inner_message = (b"From: b@example.org\r\nSubject: inner\r\nMIME-Version: 1.0\r\n"
+                     b'Content-Type: multipart/mixed; boundary="' + SAVE_INNER.encode() + b'"\r\n\r\n'
+                     + multipart_of(SAVE_INNER, [encoded_part(d, e, f"in{n}") for n, (d, e) in enumerate(zip(inner, ENCODINGS))]))
+    attached = b"Content-Type: message/rfc822\r\nContent-Disposition: attachment\r\n\r\n" + inner_message
+    leaves = [encoded_part(d, e, f"out{n}") for n, (d, e) in enumerate(zip(outer, ENCODINGS))]
+    raw = (b"From: a@example.org\r\nSubject: outer\r\nMIME-Version: 1.0\r\n"
+           b'Content-Type: multipart/mixed; boundary="' + SAVE_OUTER.encode() + b'"\r\n\r\n'
+           + multipart_of(SAVE_OUTER, [b"Content-Type: text/plain\r\n\r\nsee attached", *leaves, attached]))
+    expected = {"1": b"see attached", "2": outer[0], "3": outer[1], "4": outer[2],
+                "5.1": inner[0], "5.2": inner[1], "5.3": inner[2]}
+    tree = paths(parse_message(raw))
+    assert {path for path, node in tree.items() if not node.children} == set(expected)  # the numbering of part_tree
+    for path, data in expected.items():
+        assert part_payload(raw, path) == data, path
+    for container in ("", "5"):  # the multipart, the attached message
+        assert part_payload(raw, container) is None
+    for missing in ("6", "5.4", "1.1", "0", "x", "2."):
+        assert part_payload(raw, missing) is None
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_part_payload_of_a_single_part_message_is_its_body_at_both_paths(encoding: str) -> None:
+    data = bytes(range(256)) * 3 if encoding != "8bit" else "Grüße\r\n\x1b[6n\r\n".encode()
+    raw = b"From: a@example.org\r\nMIME-Version: 1.0\r\n" + encoded_part(data, encoding, "x.bin")
+    assert part_payload(raw, "") == part_payload(raw, "1") == data
+
+
+def test_part_payload_of_an_inner_single_part_message() -> None:
+    data = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
+    inner = b"Subject: inner\r\n" + encoded_part(data, "base64", "p.png")
+    raw = (b"MIME-Version: 1.0\r\n" b'Content-Type: multipart/mixed; boundary="' + SAVE_OUTER.encode() + b'"\r\n\r\n'
+           + multipart_of(SAVE_OUTER, [b"Content-Type: text/plain\r\n\r\nhi", b"Content-Type: message/rfc822\r\n\r\n" + inner]))
+    assert part_payload(raw, "2.1") == data  # numbered as IMAP does: the inner body is 2.1
+    assert part_payload(raw, "2") is None
+
+
+def test_part_payload_of_a_delivery_status_is_its_header_blocks() -> None:
+    raw = msg(multipart("b", "Content-Type: text/plain\n\nbounced",
+                        "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example\n\n"
+                        "Final-Recipient: rfc822; a@example.org\nAction: failed\n", subtype="report"))
+    assert part_payload(raw, "2") == (b"Reporting-MTA: dns; mx.example\n\n"
+                                      b"Final-Recipient: rfc822; a@example.org\nAction: failed\n\n")
+
+
+def test_part_payload_beyond_the_caps_is_none() -> None:
+    raw = nested_multipart(10)
+    deepest = max(walk(parse_message(raw, max_depth=1000).root), key=lambda node: node.depth)
+    assert part_payload(raw, deepest.path, max_depth=1000) is not None
+    assert part_payload(raw, deepest.path, max_depth=3) is None
+    many = msg(multipart("b", *[f"Content-Type: text/plain\n\npart {n}" for n in range(10)]))
+    assert part_payload(many, "3", max_parts=4) == b"part 2"
+    assert part_payload(many, "9", max_parts=4) is None
+
+
+@fuzz(60)
+@given(message=hostile_message)
+@example(message=(nested_multipart(5000), True))
+@example(message=((b"Content-Type: multipart/report; boundary=b\n\n--b\nContent-Type: message/delivery-status\n\n"
+                   b"Reporting-MTA: dns; \xff\x1b\nAction: failed\n\n--b--\n"), True))
+def test_part_payload_never_raises_and_answers_for_every_leaf(message: tuple[bytes, bool]) -> None:
+    raw, _structured = message
+    parsed = parse_message(raw)
+    for node in walk(parsed.root):
+        got = part_payload(raw, node.path)
+        if not node.path:
+            single = not node.content_type.startswith("multipart/") and not any("raw text" in n for n in parsed.notes)
+            assert got == (part_payload(raw, "1") if single else None)  # a single-part message's body
+        elif node.children:
+            assert got is None, node
+        else:  # a leaf; or a container whose parts the caps cut off, which has none to give
+            assert type(got) is (type(None) if "not shown" in node.note else bytes), node
+    assert part_payload(raw, "99.99") is None
+    assert part_payload(raw, None) is None  # type: ignore[arg-type]
+
+
+
+def test_an_overlong_parameter_header_is_read_up_to_a_cap_and_says_so():
+    # 20,000 parameters: email's quadratic parameter parser took 11 s on them, uncapped.
+    params = "; ".join(f"p{i}=v" for i in range(20_000))
+    raw = (f"Subject: params\r\nContent-Type: text/plain; charset=utf-8; {params}\r\n\r\nhello\r\n").encode()
+    parsed = parse_message(raw)
+    assert parsed.body.strip() == "hello"
+    assert parsed.root.content_type == "text/plain" and parsed.root.charset == "utf-8"
+    assert any("over 8 KB" in note for note in parsed.notes)

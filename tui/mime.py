@@ -14,7 +14,8 @@ names the same part: the root (the whole message) is "", the children of a multi
 are "1", "2", ..., a single-part message's body is "1", and the parts of an attached
 message/rfc822 at "2" are "2.1", "2.2", ... (its own multipart gets no number).
 
-Charset and header decoding live in `tui.mime_decode`, HTML -> text in `tui.html_text`
+Charset and header decoding live in `tui.mime_decode`, the tolerant parsing of header
+parameters (RFC 2231, filenames) in `tui.mime_params`, HTML -> text in `tui.html_text`
 (`html_to_text` is re-exported here).
 
 Pure module: no Textual or Rich imports.
@@ -24,28 +25,21 @@ from __future__ import annotations
 
 import email
 import functools
-import re
 from dataclasses import dataclass
-from email import policy
-from email.headerregistry import HeaderRegistry
 from email.message import Message
 from email.parser import BytesHeaderParser
-from typing import NamedTuple
 
 from tui.html_text import html_to_text
-from tui.mime_decode import (
-    decode_filename,
-    decode_header_value,
-    decode_text,
-    guess_decode,
-    header_text,
-)
+from tui.mime_decode import decode_header_value, decode_text, guess_decode, header_text
+from tui.mime_params import POLICY as _POLICY
+from tui.mime_params import overlong_parameters as _overlong_parameters
+from tui.mime_params import part_meta as _meta
 from tui.models import MimePart
 
-__all__ = ["ParsedMessage", "parse_message", "part_text", "part_tree", "html_to_text"]
+__all__ = ["ParsedMessage", "parse_message", "part_payload", "part_text", "part_tree", "html_to_text"]
 
 NO_TEXT = "(no text part; see the part list)"
-BINARY_NOTE = "binary part; saving comes later"
+BINARY_NOTE = "binary part: S saves it to a file"
 
 # Our own walk recurses once per nesting level; the caller (a Textual worker or
 # handler) already uses part of Python's ~1000-frame budget.  No real mail nests
@@ -72,98 +66,9 @@ class ParsedMessage:
     notes: tuple[str, ...] = ()
 
 
-# RFC 2231 extended parameters (name*=charset''..., name*0*=...), whole.
-_EXTENDED_PARAM = re.compile(r";\s*[^\s;=]+\*[^;]*")
-
-
-class _TolerantHeaders(HeaderRegistry):
-    """policy.default's header factory, except that a header it cannot parse degrades.
-
-    The parameter decoder runs bytes.decode(charset, "surrogateescape") on an RFC 2231
-    value and catches only LookupError, so `filename*=idna''%00` (or punycode, a NUL in
-    the charset, odd-length UTF-16) raises from inside message_from_bytes when the
-    parser reads Content-Type: one attachment's name turned the whole message into raw
-    text.  Such a header loses its extended parameters (type and boundary stay), and a
-    header that still fails is kept as its plain string value.
-    """
-
-    def __call__(self, name: str, value: str):  # type: ignore[override]
-        try:
-            return super().__call__(name, value)
-        except Exception:
-            plainer = _EXTENDED_PARAM.sub("", value)
-        try:
-            return super().__call__(name, plainer)
-        except Exception:
-            return value
-
-
-_POLICY = policy.default.clone(header_factory=_TolerantHeaders())
-
-
 # --- small guarded accessors ------------------------------------------------------
 # Each `email` accessor below has been seen raising on some hostile message; a failure
 # degrades to a neutral default for that one attribute of that one part.
-
-
-class _Meta(NamedTuple):
-    ctype: str  # lower-case "type/subtype"
-    charset: str | None
-    filename: str | None
-    disposition: str  # "attachment", "inline" or ""
-
-
-def _header_params(part: Message, name: str) -> tuple[object, dict[str, str]]:
-    """A parsed MIME header and its (RFC 2231-decoded) parameters."""
-    try:
-        header = part.get(name)
-        return header, {k: v for k, v in getattr(header, "params", {}).items() if isinstance(v, str)}
-    except Exception:
-        return None, {}
-
-
-def _meta(part: Message) -> _Meta:
-    """Content-Type and Content-Disposition of a part, each header parsed once.
-
-    Memoised on the part: policy.default re-parses a header on every access
-    (get_content_type, get_content_charset and get_filename each parse Content-Type
-    again), and that was most of the time spent on a 3 MB message with 4000 parts.
-    """
-    meta = part.__dict__.get("_tui_meta")
-    if meta is not None:
-        return meta
-    try:
-        ctype = part.get_content_type().lower()  # keeps the RFC defaults (digest parts...)
-    except Exception:
-        ctype = "application/octet-stream"
-    _, ct_params = _header_params(part, "content-type")
-    cd, cd_params = _header_params(part, "content-disposition")
-    try:
-        disposition = str(getattr(cd, "content_disposition", None) or "").lower()
-    except Exception:
-        disposition = ""
-    charset = ct_params.get("charset", "").strip().strip("\"'").strip().lower() or None
-    name = cd_params.get("filename") or ct_params.get("name") or _raw_filename(part)
-    meta = _Meta(ctype, charset, decode_filename(name), disposition)
-    part.__dict__["_tui_meta"] = meta
-    return meta
-
-
-# An unquoted RFC 2047 word (filename==?koi8-r?B?...?=) is invalid, so the header
-# parser drops the parameter; mail clients still send it.
-_RAW_NAME = re.compile(r'(?:^|;)\s*(?:file)?name\s*=\s*"?([^";\r\n]+)', re.IGNORECASE)
-
-
-def _raw_filename(part: Message) -> str | None:
-    try:
-        raw = {k.lower(): v for k, v in part.raw_items() if isinstance(k, str) and isinstance(v, str)}
-    except Exception:
-        return None
-    for header in ("content-disposition", "content-type"):
-        found = _RAW_NAME.search(raw.get(header, ""))
-        if found:
-            return found.group(1).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return None
 
 
 def _ctype(part: Message) -> str:
@@ -279,6 +184,9 @@ class _Walk:
     def _build(self, part: Message, path: str, depth: int, *, root: bool, attached: bool) -> MimePart:
         ctype = _ctype(part)
         notes: list[str] = []
+        if _overlong_parameters(part):
+            notes.append("Content-Type or Content-Disposition over 8 KB: read up to there")
+            self.notes.append("a part's MIME header is over 8 KB long; only its start was read")
         kids = _message_children(part) if root else _children(part)
         children: list[MimePart] = []
         if kids and depth >= self.max_depth:
@@ -536,3 +444,35 @@ def part_text(raw: bytes, path: str, *, max_depth: int = 40, max_parts: int = 20
         return text
     except Exception as exc:
         return f"(part {path!r} could not be shown: {type(exc).__name__})"
+
+
+def part_payload(raw: bytes, path: str, *, max_depth: int = 40, max_parts: int = 2000) -> bytes | None:
+    """The transfer-decoded bytes of leaf `path` (numbered as in `part_tree`; "" is a
+    single-part message's body), to save it. None when there is no such leaf (a container,
+    a path past the caps). Never raises.
+
+    A message/* leaf the parser split into header blocks (delivery-status...) comes back
+    re-serialised from them, the nearest there is to its bytes. When the parser gave up,
+    "1" is the raw body, as the fallback part tree shows it.
+    """
+    raw = _as_bytes(raw)
+    path = path if isinstance(path, str) else str(path)
+    msg, walk, _note = _analyse(raw, *_caps(max_depth, max_parts))
+    if msg is None or walk is None:
+        return _raw_body(raw) if path == "1" else None
+    try:
+        found = walk.by_path.get(path)
+        if path == "" and found is not None and not found[0].content_type.startswith("multipart/"):
+            found = walk.by_path.get("1")  # the root of a single-part message: its body is part "1"
+        if found is None or found[2]:  # (a container)
+            return None
+        node, part, _container = found
+        blocks = _sub_messages(part) if node.content_type.startswith("message/") else None
+        if not blocks:
+            return _payload_bytes(part)
+        try:
+            return b"".join(block.as_bytes(policy=_POLICY) for block in blocks)
+        except Exception:  # a header the generator cannot write: the lines as shown
+            return _message_leaf_text(part).encode("utf-8", "surrogateescape")
+    except Exception:
+        return None
