@@ -17,6 +17,7 @@ from imapclient.exceptions import IMAPClientAbortError
 from scripted_server import ScriptedServer, Step
 from servers import DovecotServer, fill_maildir, require_dovecot
 
+from tui.imap import bulk_read
 from tui.imap.bulk_read import check, run_uid
 from tui.imap.lean_fetch import ROW_ITEMS, fetch_rows
 from tui.imap.trace import ProtocolTrace, attach
@@ -116,14 +117,50 @@ def test_a_hang_up_anywhere_is_an_abort(cut):
             run_uid(client, b"FETCH", b"1", b"(X)")
 
 
-def test_a_line_over_imaplibs_limit_is_an_abort(monkeypatch):
+def test_a_line_over_imaplibs_limit_costs_only_its_fetch_answer(monkeypatch):
     monkeypatch.setattr(imaplib, "_MAXLINE", 200)
-    for answers in (b"* 1 FETCH (UID 1 X " + b"z" * 300 + b")\r\n",
-                    b"* 1 FETCH (UID 1 BODY[] {2}\r\nok" + b"z" * 300 + b")\r\n",
-                    b"* OK " + b"z" * 300 + b"\r\n"):
-        with logged_in(scripted(answers)) as client:
-            with pytest.raises(IMAPClientAbortError, match="more than 200 bytes"):
-                run_uid(client, b"FETCH", b"1", b"(X)")
+    long = b"z" * 300
+    before, after = b"* 1 FETCH (UID 1 FLAGS ())\r\n", b"* 3 FETCH (UID 3 BODY[] {2}\r\nok)\r\n"
+    for damaged, end in [
+        (b"* 2 FETCH (UID 2 FLAGS (" + long + b"))\r\n", b"))"),  # one line, no literal
+        (b"* 2 FETCH (FLAGS (" + long + b") UID 2)\r\n", b"UID 2)"),  # its UID only at the end
+        # a literal, then the over-long line, which announces another literal
+        (b"* 2 FETCH (UID 2 BODY[1] {2}\r\nok FLAGS (" + long + b") BODY[2] {5}\r\n{9}\r\n)\r\n", b")"),
+        (b"* 2 FETCH (UID 2 X " + long + b" BODY[] {3}\r\n)\r\n" + b"z" * 500 + b")\r\n", b")"),  # two, one a literal
+    ]:
+        with logged_in(scripted(before + damaged + after)) as client:
+            outcome = run_uid(client, b"FETCH", b"1:3", b"(X)")
+            check(outcome, "UID FETCH")
+            assert outcome.fetched == [b"1 (UID 1 FLAGS ())", (b"3 (UID 3 BODY[] {2}", b"ok"), b")"], damaged
+            (kept,) = outcome.damaged
+            # its start and its end, which name its UID wherever it is
+            assert kept.startswith(b"* 2 FETCH (") and b" ... " in kept and kept.endswith(end) and b"UID 2" in kept
+            assert len(kept) <= 2 * 200 + 5
+            assert client.noop()[0] == b"still here"  # the whole answer was read: the connection is in step
+
+
+def test_an_over_long_line_that_is_not_a_fetch_answer_is_an_abort(monkeypatch):
+    monkeypatch.setattr(imaplib, "_MAXLINE", 200)
+    for answers in (b"* OK " + b"z" * 300 + b"\r\n", b"* 1 FETCH (UID 1 FLAGS (" + b"z" * 300 + b"))\n"):
+        refused = pytest.raises(IMAPClientAbortError, match="more than 200 bytes|unterminated line")
+        with logged_in(scripted(answers)) as client, refused:
+            run_uid(client, b"FETCH", b"1", b"(X)")
+
+
+def test_an_endless_line_is_an_abort_once_past_the_cap(monkeypatch):
+    monkeypatch.setattr(imaplib, "_MAXLINE", 200)
+    monkeypatch.setattr(bulk_read, "MAX_DAMAGED_LINE", 5000)
+    monkeypatch.setattr(bulk_read, "_CHUNK", 1000)  # each read returns at once: the server sends no more
+    start = b"* 1 FETCH (UID 1 FLAGS ("
+    for answers, close, error in [
+        (start + b"z" * 20000, False, "more than 5000 bytes"),
+        (start + b"z" * 4000, True, "EOF"),  # a hang-up within it
+        # a literal announced with more digits than any size has, however far back its "{" is
+        (start + b"z" * 300 + b") BODY[] {" + b"9" * 30 + b"}\r\nabc)\r\n", False, "more than 20 digits"),
+        (start + b"z" * 300 + b") BODY[] {" + b"9" * 300 + b"}\r\nabc)\r\n", False, "more than 20 digits"),
+    ]:
+        with logged_in(scripted(answers, b"", close=close)) as client, pytest.raises(IMAPClientAbortError, match=error):
+            run_uid(client, b"FETCH", b"1", b"(X)")
 
 
 def test_the_trace_shows_the_first_answers_then_a_count():

@@ -9,6 +9,7 @@ checked against what imapclient's own FETCH of ENVELOPE says on a second connect
 from __future__ import annotations
 
 import email.header
+import imaplib
 import itertools
 import time
 from contextlib import contextmanager
@@ -170,6 +171,43 @@ def test_garbage_costs_only_its_own_row_and_a_missing_uid_is_gone():
     assert rows[3].internaldate is None and rows[3].size == 3
     assert rows[6] == Row(26, frozenset({"$Odd"}), stamp(2024, 6, 6, 6, 6, 6, hours=6), 66, header("unusual"))
     assert [row.uid for row in rows] == [20, 21, 22, 23, 24, 25, 26]
+
+
+def twenty_mb_of_flags() -> bytes:
+    """20 MB of keywords on one line: more than imaplib reads as one (1 MB; the app's 16 MB)."""
+    return b"(" + b" ".join(b"$k%07d" % n for n in range(2_000_000)) + b")"
+
+
+@pytest.mark.parametrize("shape", ["uid-first", "uid-inside"])
+def test_an_answer_too_long_to_read_costs_only_its_row(shape):
+    def row(seq: int, uid: int, subject: str) -> bytes:
+        return (b'* %d FETCH (UID %d FLAGS (\\Seen) INTERNALDATE "01-Jan-2024 00:00:00 +0000" RFC822.SIZE 9 '
+                % (seq, uid) + HEADER_ITEM + b" " + literal(header(subject)) + b")\r\n")
+
+    if shape == "uid-first":  # a FLAGS list without literals; the UID names the row
+        middle = (b"* 2 FETCH (UID 21 FLAGS " + twenty_mb_of_flags() + b' INTERNALDATE "01-Jan-2024 00:00:00 +0000" '
+                  + HEADER_ITEM + b" " + literal(header("lost")) + b")\r\n")
+        missing = GONE  # UID 23, which the server did not answer
+    else:  # the UID only between two over-long lists: no row is named, so a missing one may be this
+        middle = b"* 2 FETCH (FLAGS " + twenty_mb_of_flags() + b" UID 21 X-ENVELOPE " + twenty_mb_of_flags() + b")\r\n"
+        missing = UNREADABLE
+    answers = row(1, 20, "first") + middle + row(3, 22, "third")
+    with scripted(fetch_step(answers), Step("NOOP", b"* 4 EXISTS\r\n{tag} OK still here\r\n")) as (_server, client):
+        rows = fetch_rows(client, [20, 21, 22, 23])
+        assert client.noop()[0] == b"still here"  # the connection read past it and is in step
+    assert [envelope_of(row).subject for row in rows] == ["first", UNREADABLE, "third", missing]
+    assert [row.placeholder for row in rows] == [False, True, False, True]
+    assert rows[0].flags == rows[2].flags == frozenset({"\\Seen"})
+
+
+def test_all_flags_without_an_answer_too_long_to_read(monkeypatch):
+    monkeypatch.setattr(imaplib, "_MAXLINE", 1000)
+    reply = (b"* 1 FETCH (UID 4 FLAGS (\\Seen))\r\n"
+             b"* 2 FETCH (UID 8 FLAGS (" + b"$k " * 1000 + b"))\r\n"
+             b"* 3 FETCH (UID 9 FLAGS ($Work))\r\n{tag} OK done\r\n")
+    with scripted(Step("UID FETCH 1:* (UID FLAGS)", reply), Step("NOOP", b"{tag} OK still here\r\n")) as (_s, client):
+        assert all_flags(client) == {4: frozenset({"\\Seen"}), 9: frozenset({"$Work"})}
+        assert client.noop()[0] == b"still here"
 
 
 def test_answers_that_are_not_our_rows_go_back_to_imaplib_and_into_the_journal():

@@ -27,6 +27,7 @@ aborts or refusals).
 
 from __future__ import annotations
 
+import imaplib
 import math
 import os
 import re
@@ -50,7 +51,7 @@ from scripted_server import ScriptedServer, Step
 from test_lean_fetch import HEADER_ITEM, SELECT_REPLY, header, literal
 
 from tui.headers import MAX_HEADER_BLOCK, Row
-from tui.imap import commands, mutations
+from tui.imap import bulk_read, commands, mutations
 from tui.imap.commands import parse_untagged, store_flags
 from tui.imap.connection import CappedIMAPClient
 from tui.imap.contract import CopyUid
@@ -680,3 +681,25 @@ def test_a_huge_literal_anywhere_in_a_batch_is_never_allocated(wire, case, at, s
     lines[at] = lines[at].removesuffix(b"\r\n") + b" {%d}\r\n" % size
     with session(wire, answer_step("UID FETCH", b"".join(lines[: at + 1]) + b"only this")) as client:
         assert peak_memory(lambda: fetch_rows(client, asked)) < MEMORY_BOUND
+
+
+# -- a line that never ends ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call", [lambda client: fetch_rows(client, [5]), all_flags], ids=["rows", "flags"])
+def test_a_fetch_line_without_end_is_an_abort_past_the_cap_in_bounded_memory(wire, call):
+    # Past imaplib's line limit a FETCH answer is read on in chunks (its row is only damaged);
+    # past bulk_read's cap it is given up, the line's bytes never all in memory at once.
+    endless = b"* 1 FETCH (UID 5 FLAGS (" + b"$k " * ((bulk_read.MAX_DAMAGED_LINE + 8 * 2 ** 20) // 3)
+    with session(wire, answer_step("UID FETCH", endless)) as client:
+        tracemalloc.start()
+        try:
+            _result, error = outcome_of(lambda: call(client))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert isinstance(error, IMAPClientAbortError) and f"more than {bulk_read.MAX_DAMAGED_LINE} bytes" in str(error)
+    # the longest line imaplib takes (which readline builds in pieces, then joins) and a chunk:
+    # under half of what the server sent
+    assert peak < 2 * imaplib._MAXLINE + MEMORY_BOUND < len(endless) / 2
+

@@ -261,8 +261,8 @@ def fetch_rows(client: IMAPClient, uids: Sequence[int]) -> list[Row]:
     """One `UID FETCH` of the list rows of `uids`: one Row per asked UID, in the order asked.
 
     A UID the server did not answer, or that another client expunged meanwhile, gets a
-    "(no longer on the server)" row; an answer that cannot be read an "(unreadable
-    message)" row. A tagged NO or BAD raises IMAPClientError, a lost connection
+    "(no longer on the server)" row; an answer that cannot be read (or is too long to) an
+    "(unreadable message)" row. A tagged NO or BAD raises IMAPClientError, a lost connection
     IMAPClientAbortError or OSError.
     """
     if not uids:
@@ -282,6 +282,12 @@ def rows_answered(client: IMAPClient, outcome: Outcome, uids: Sequence[int]) -> 
     rows, sequence, foreign, unidentified = parse_rows(outcome.fetched, wanted)
     put_back(client, foreign)
     check(outcome, "UID FETCH", tolerate_expunged=True)
+    for kept in outcome.damaged:  # an answer too long to read: unreadable, like any other
+        got = _unreadable([kept], wanted)
+        if got is None:
+            unidentified += 1
+        else:
+            rows.setdefault(got[1].uid, got[1])
     for uid in _gone(outcome, sequence, rows):
         rows.pop(uid, None)
     missing = UNREADABLE if unidentified else GONE
