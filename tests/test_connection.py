@@ -23,7 +23,13 @@ import pytest
 
 from scripted_server import RecordingProxy, ScriptedServer, Step
 from tui.config import Account
-from tui.imap.connection import ConnectError, connect
+from tui.imap.connection import (
+    KEEPALIVE_COUNT,
+    KEEPALIVE_IDLE,
+    KEEPALIVE_INTERVAL,
+    ConnectError,
+    connect,
+)
 
 PASSWORD = "hunter2-Pa55"  # for scripted servers: must never show up in what they received
 TOKEN = "ya29.test-access-token"
@@ -149,6 +155,27 @@ def test_starttls_with_the_ca_file(dovecot, method):
         client.logout()
     log = _log_since(dovecot, offset, f"method={LOGGED_AS[method]}")
     assert re.search(rf"Login: user=<tester>, method={LOGGED_AS[method]},.*, TLS,", log), log
+
+
+@pytest.mark.parametrize("tls", ["none", "starttls", "implicit"])
+def test_every_connection_asks_the_kernel_to_notice_a_dead_network(dovecot, tls):
+    """TCP keep-alive on the socket the session ends up on (after STARTTLS too), so a
+    network gone under an idle connection is noticed within about a minute."""
+    port = dovecot.tls_port if tls == "implicit" else dovecot.port
+    account = make_account("ka", "localhost", port, tls=tls, username=dovecot.user, ca_file=dovecot.ca_file)
+    client = connect(account, dovecot.password)
+    try:
+        sock = client.socket()
+        assert isinstance(sock, ssl.SSLSocket) == (tls != "none")
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        wanted = {"TCP_KEEPIDLE": KEEPALIVE_IDLE, "TCP_KEEPINTVL": KEEPALIVE_INTERVAL, "TCP_KEEPCNT": KEEPALIVE_COUNT}
+        for name, value in wanted.items():
+            if hasattr(socket, name):  # Linux has all three; elsewhere the kernel's defaults stay
+                assert sock.getsockopt(socket.IPPROTO_TCP, getattr(socket, name)) == value, name
+        assert KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT <= 60  # "within about a minute"
+        assert b"IMAP4REV1" in client.capabilities()  # the session works as before
+    finally:
+        client.logout()
 
 
 def test_starttls_without_the_ca_file_sends_no_password(dovecot):

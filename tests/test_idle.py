@@ -7,6 +7,7 @@ within about a second and keep-alives come during every wait of a second or more
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import ssl
 import threading
@@ -18,11 +19,21 @@ import pytest
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
+from harness import WorkerHarness, make_mailbox, raw_client, sent_commands
+from proxy import CuttableProxy
 from scripted_server import ScriptedServer, Step
 from servers import DovecotServer, append_messages, make_message, require_dovecot
 from tui.config import Account
-from tui.imap import commands, lean_fetch, mutations, sync
+from tui.imap import commands, idle, lean_fetch, mutations, sync
 from tui.imap.connection import connect
+from tui.imap.contract import (
+    ConnectionLost,
+    EnvelopesFetched,
+    MailboxChanged,
+    MailboxSelected,
+    Reconnected,
+    SelectMailbox,
+)
 from tui.imap.idle import Waker, can_idle, wait_for_changes
 from tui.imap.trace import ProtocolTrace
 
@@ -427,3 +438,167 @@ def test_idle_refused_is_an_error_and_the_connection_stays_usable():
         client.logout()
         server.wait_done()
     assert server.lines[-2].endswith(b"NOOP") and not server.unexpected
+
+
+# -- a server that goes silent: the liveness check ----------------------------------------------
+
+LIVENESS = 2.0  # the bound under test; the app's is idle.LIVENESS (60 s)
+
+
+@pytest.mark.parametrize("use_tls", [False, True], ids=["plain", "tls"])
+def test_a_server_frozen_during_idle_is_noticed_within_the_liveness_bound(use_tls, tls_pair):
+    """"+ idling", then nothing, not even an answer to DONE: a frozen server (or a network gone)."""
+    tls = tls_pair if use_tls else None
+    script = [Step("IDLE", b"+ idling\r\n"), Step("+", b"")]  # the DONE is read and never answered
+    with _scripted(script, tls) as server:
+        client = _scripted_client(server, tls)
+        started = time.monotonic()
+        with Waker() as waker, pytest.raises(IMAPClientAbortError, match="stopped answering") as caught:
+            wait_for_changes(client, waker, LONG, liveness=LIVENESS)
+        took = time.monotonic() - started
+        client.shutdown()
+    assert LIVENESS * 0.75 <= took < LIVENESS + 1.0  # silence first (no check sooner), then the answer's wait
+    assert "while idle" in str(caught.value)
+    assert not isinstance(caught.value.__context__, TimeoutError)  # else the worker blames its read timeout
+    assert server.lines[-1] == b"DONE"  # the silence was checked with DONE, not just waited out
+
+
+def test_a_server_that_never_sends_the_continuation_is_noticed_within_the_bound_not_the_read_timeout():
+    """A read timeout of 30 s would leave a dead connection unnoticed that long; the IDLE's own
+    answers are awaited a quarter of the liveness bound at most, and the read timeout is put back."""
+    script = [Step("IDLE", b"")]
+    with _scripted(script, None) as server:
+        client = IMAPClient("localhost", port=server.port, ssl=False, timeout=30.0)
+        commands.reset_journal(client)
+        started = time.monotonic()
+        with Waker() as waker, pytest.raises(IMAPClientAbortError, match="stopped answering"):
+            wait_for_changes(client, waker, LONG, liveness=LIVENESS)
+        took = time.monotonic() - started
+        assert client._imap.sock.gettimeout() == 30.0
+        client.shutdown()
+    assert took < LIVENESS / 4 + 1.0
+
+
+def test_a_silent_but_healthy_server_is_checked_and_the_wait_goes_on():
+    """No keep-alives at all (RFC 2177 allows 29 minutes of silence): DONE, the tagged OK, "alive"."""
+    script = [Step("IDLE", b"+ idling\r\n"), Step("+", b"{tag} OK Idle completed\r\n")]
+    with _scripted(script, None) as server:
+        client = _scripted_client(server, None)
+        with Waker() as waker:
+            started = time.monotonic()
+            outcome = wait_for_changes(client, waker, LONG, liveness=LIVENESS)
+            took = time.monotonic() - started
+        assert outcome == "alive"
+        assert LIVENESS * 0.75 - 0.1 <= took < LIVENESS  # checked after the silence, answered at once
+        assert commands.journal(client) == []
+        assert client._imap.tagged_commands == {}
+        assert client._imap.sock.gettimeout() == READ_TIMEOUT
+        assert commands.run_command(client, "NOOP").status == "OK"
+        client.logout()
+        server.wait_done()
+    assert server.lines[-3] == b"DONE" and not server.unexpected and not server.errors
+
+
+def test_keepalives_put_the_check_off(idler_factory):
+    """Dovecot's "* OK Still here" every second is a sign of life: no check, the wait runs its course."""
+    idler = idler_factory(1)
+    started = time.monotonic()
+    # Without keep-alives a check would come after 1.8 s of silence (the read timeout, 1 s, is
+    # longer than a quarter of 2.4 s); Dovecot speaks every second.
+    outcome = wait_for_changes(idler.client, idler.waker, 4.0, liveness=2.4)
+    took = time.monotonic() - started
+    assert outcome == "timeout" and took >= 3.9
+    assert idler.lines("C")[-2:] == [f"{idler.client._imap.tagpre.decode()}{idler.client._imap.tagnum - 1} IDLE", "DONE"]
+    _in_step(idler)
+
+
+# -- the worker idling on a server with no keep-alives (pymap) -----------------------------------
+
+
+def _pymap_account(pymap_server, host: str, port: int) -> Account:
+    # The app's read timeout (120 s): the bound must hold whatever it is.
+    return Account(name="idle-pymap", host=host, port=port, tls="none", username=pymap_server.username)
+
+
+def _idling(harness: WorkerHarness, name: bytes) -> SelectMailbox:
+    select = harness.worker.submit(SelectMailbox(name))
+    harness.wait(MailboxSelected, lambda r: r.request_id == select.id)
+    harness.wait(EnvelopesFetched, lambda r: r.raw_name == name and r.loaded == r.total)
+    return select
+
+
+def test_the_worker_reports_a_server_frozen_during_idle_within_the_bound(pymap_server, monkeypatch):
+    monkeypatch.setattr(idle, "LIVENESS", LIVENESS)
+    name = f"IdleFrozen{next(_unique)}".encode()
+    direct = _pymap_account(pymap_server, pymap_server.host, pymap_server.port)
+    make_mailbox(direct, pymap_server.password, name, [make_message(i) for i in range(2)])
+    proxy = CuttableProxy(pymap_server.host, pymap_server.port)
+    account = dataclasses.replace(direct, host=proxy.host, port=proxy.port)
+    try:
+        with WorkerHarness(account, pymap_server.password, reconnect_delays=(0.1,), fill_process_min=None) as harness:
+            select = _idling(harness, name)
+            since = len(harness.seen)
+            # pymap says nothing while idling: the first thing sent is the check's DONE,
+            # and from then on the server is frozen, as far as the worker can tell.
+            proxy.stall_after_sent(b"DONE")
+            armed = time.monotonic()
+            lost = harness.wait_after(since, ConnectionLost, timeout=LIVENESS + 10)
+            waited = time.monotonic() - armed
+            harness.wait_after(since, Reconnected)
+            again = harness.wait_after(since, MailboxSelected, lambda r: r.request_id == select.id)
+    finally:
+        proxy.close()
+    assert proxy.fired == [("stall", b"DONE")]
+    assert waited < LIVENESS + 1.0, waited  # not the 5-minute renewal plus the 120 s read timeout
+    assert "stopped answering" in lost.message and "while idle" in lost.message, lost.message
+    assert again.selected.raw_name == name and len(again.selected.uids) == 2
+
+
+def test_a_healthy_idle_connection_is_checked_stays_up_and_delivers_new_mail(pymap_server, monkeypatch):
+    monkeypatch.setattr(idle, "LIVENESS", LIVENESS)
+    name = f"IdleHealthy{next(_unique)}".encode()
+    account = _pymap_account(pymap_server, pymap_server.host, pymap_server.port)
+    uids = make_mailbox(account, pymap_server.password, name, [make_message(i) for i in range(2)])
+    trace = ProtocolTrace()
+    with WorkerHarness(account, pymap_server.password, trace=trace, fill_process_min=None) as harness:
+        _idling(harness, name)
+        start = len(sent_commands(trace))
+        harness.settle(LIVENESS * 2.5)  # room for at least two checks
+        during = sent_commands(trace)[start:]
+        other = raw_client(account, pymap_server.password)
+        try:
+            other.append(name, make_message(50))
+        finally:
+            other.logout()
+        changed = harness.wait(MailboxChanged, lambda r: r.raw_name == name and r.new, timeout=PROMPT)
+    assert not any(isinstance(r, ConnectionLost) for r in harness.seen)
+    # Checked, and idling again after each check: never polling instead (an IDLE that ends
+    # early looks like a server that ends IDLE at once, which the worker polls with NOOP).
+    assert during.count("IDLE") >= 3 and set(during) == {"IDLE"}, during
+    assert len(changed.new) == 1 and changed.new[0] not in uids
+    assert list(changed.uids) == uids + list(changed.new)
+
+
+def test_flags_announced_by_number_after_unordered_news_are_not_lost(idler_factory, dovecot):
+    """imaplib filed an EXPUNGE and an EXISTS by kind (their order is lost), so what comes
+    next by message number cannot be placed at once. Another client's flag change, which
+    the NOOP after the wait announces by number only, must still reach the list: once a
+    full search has numbered the mailbox again."""
+    idler = idler_factory(3)
+    first, _second, third = idler.uids
+    other = _other(dovecot)
+    other.select_folder(idler.name)
+    other.append(idler.name, make_message(9))
+    other.add_flags([first], [b"\\Deleted"])
+    other.uid_expunge([first])
+    idler.client.noop()  # through imapclient: the EXPUNGE and the EXISTS are filed by kind
+    other.add_flags([third], [b"\\Flagged"])
+    other.logout()
+    outcome, took = idler.wait()
+    assert outcome == "changed" and took < 0.5  # the filed news, at once
+    changes = mutations.synchronise(idler.client, idler.uids, noop=True)
+    fetched = [line for line in idler.lines("S") if "FETCH" in line and "Flagged" in line]
+    assert fetched and "UID" not in fetched[-1]  # announced by number: the case under test
+    assert changes.vanished == [first] and len(changes.new) == 1
+    assert "\\Flagged" in changes.flags[third]
+    _in_step(idler)

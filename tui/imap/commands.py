@@ -256,51 +256,6 @@ def one_line(text: str) -> str:
 _journals: "weakref.WeakKeyDictionary[IMAPClient, list[Untagged]]" = weakref.WeakKeyDictionary()
 
 
-_alerts: "weakref.WeakKeyDictionary[IMAPClient, list[str]]" = weakref.WeakKeyDictionary()
-MAX_ALERTS = 20  # kept until taken; a server repeating one forever fills nothing
-
-
-def watch_alerts(client: IMAPClient) -> None:
-    """From now on keep every untagged [ALERT] this connection reads, whoever reads it.
-
-    imaplib files "* OK [ALERT] text" as an OK line and an empty ALERT, and imapclient's
-    commands throw their OK lines away: the line is caught as imaplib files it.
-    """
-    imap = client._imap
-    append = imap._append_untagged
-
-    def filed(typ, dat):
-        if typ in ("OK", "NO", "BAD", "BYE"):  # ("* BYE [ALERT] going down": the last thing said)
-            note_alert(client, dat)
-        return append(typ, dat)
-
-    imap._append_untagged = filed
-    welcome = getattr(imap, "welcome", b"")
-    if isinstance(welcome, bytes) and welcome[:2] == b"* ":
-        note_alert(client, welcome.split(b" ", 2)[-1])
-
-
-def take_alerts(client: IMAPClient) -> list[str]:
-    """The [ALERT] texts the server sent since the last call (RFC 3501 7.1: they must reach
-    the user). Raw: the UI makes them inert (safe_line), which needs escape sequences whole."""
-    client._imap.untagged_responses.pop("ALERT", None)
-    return [text[:500] for text in _alerts.pop(client, []) if text.strip()]
-
-
-def forget_alerts(client: IMAPClient) -> None:
-    """Before STARTTLS anyone on the path could have written them."""
-    _alerts.pop(client, None)
-
-
-def note_alert(client: IMAPClient, text: bytes | str | None) -> None:
-    """Keep `text` (a response's text) if it carries [ALERT]."""
-    data = text.encode("utf-8", "replace") if isinstance(text, str) else text
-    if isinstance(data, bytes) and data[:7].upper() == b"[ALERT]":
-        kept = _alerts.setdefault(client, [])
-        if len(kept) < MAX_ALERTS:
-            kept.append(data[7:].decode("utf-8", "replace").strip())
-
-
 def journal(client: IMAPClient) -> list[Untagged]:
     return _journals.setdefault(client, [])
 
@@ -376,7 +331,6 @@ def run_command(client: IMAPClient, name: str, *args: bytes | Literal, keep: boo
     code, code_data, text = _split_code(raw)
     if code:
         imap.untagged_responses.pop(code, None)
-    note_alert(client, raw)  # (untagged ones were caught as imaplib filed them: watch_alerts)
     if keep:
         _append(client, events)
     for event in events:

@@ -39,7 +39,7 @@ from imapclient.imapclient import SocketTimeout
 from ..config import Account
 from .trace import ProtocolTrace
 from .trace import attach as attach_trace
-from . import commands
+from . import alerts
 from .auth import CLEARTEXT_METHODS, REQUIRED_CAPABILITY, authenticate
 
 
@@ -68,6 +68,37 @@ def tls_context(account: Account) -> ssl.SSLContext:
     return context
 
 
+# TCP keep-alive: after this many seconds without a packet the kernel probes the peer,
+# every KEEPALIVE_INTERVAL s, and gives the connection up after KEEPALIVE_COUNT
+# unanswered probes: a network gone under a quiet connection is noticed within a minute.
+KEEPALIVE_IDLE = 30
+KEEPALIVE_INTERVAL = 10
+KEEPALIVE_COUNT = 3
+
+
+def enable_keepalive(sock: socket.socket, idle: int = KEEPALIVE_IDLE, interval: int = KEEPALIVE_INTERVAL,
+                     count: int = KEEPALIVE_COUNT) -> None:
+    """Let the kernel notice a dead network under a quiet connection (an IDLE, a pause).
+
+    It cannot notice a frozen server whose kernel still answers: idle.py's liveness
+    check does. Best effort: a platform without an option keeps its own default.
+    """
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    except OSError:
+        return
+    # TCP_KEEPALIVE is macOS's name for Linux's TCP_KEEPIDLE.
+    for name, value in (("TCP_KEEPIDLE", idle), ("TCP_KEEPALIVE", idle), ("TCP_KEEPINTVL", interval),
+                        ("TCP_KEEPCNT", count)):
+        option = getattr(socket, name, None)
+        if option is None:
+            continue
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, option, value)
+        except OSError:
+            pass
+
+
 MAX_LITERAL = 64 * 1024 * 1024  # bytes a literal may announce (a message is fetched up to 20 MB)
 _LITERAL_CHUNK = 1024 * 1024
 
@@ -91,7 +122,8 @@ def connect(account: Account, password: str, trace: ProtocolTrace | None = None)
         raise _greeting_failure(error, account) from None
     except Exception as error:
         raise _failure(error, account, "connecting") from None
-    commands.watch_alerts(client)
+    enable_keepalive(client._imap.sock)  # STARTTLS keeps the socket, and so the options
+    alerts.watch_alerts(client)
     if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
         # imapclient turns imaplib's debug output on: every answer line is repr()ed for a
         # log nobody reads, which costs more than parsing it (100,000-row fills).
@@ -158,7 +190,7 @@ def _starttls(client: IMAPClient, account: Account) -> None:
     client._starttls_done = True
     # Everything said before the handshake was unprotected: forget it, ask again over TLS.
     imap.untagged_responses = {}
-    commands.forget_alerts(client)
+    alerts.forget_alerts(client)
     client._cached_capabilities = None
     imap._get_capabilities()
 
@@ -214,7 +246,7 @@ def _login(client: IMAPClient, account: Account, secret: str) -> None:
             + "."
         )
     try:
-        commands.note_alert(client, authenticate(client, method, account.username, secret))
+        authenticate(client, method, account.username, secret)  # an [ALERT] in its answer is kept (alerts.py)
     except LoginError as error:
         # imapclient turns every failure into LoginError, a dropped connection too:
         # that one is the network's fault, not the password's, and may be retried.

@@ -20,6 +20,17 @@ readable and would wait until the timeout.
   VANISHED, or an answer that could not be placed): take it (mutations.synchronise)
   before waiting again, or the next call says "changed" at once, sending nothing.
 - "timeout": `timeout` seconds passed and nothing happened.
+- "alive": the server had said nothing for a while, so the wait was ended to see that
+  it still answers (below), and it did. Nothing happened: wait again.
+
+A dead peer says nothing, and neither does a healthy server with no news: RFC 2177
+servers may stay silent for 29 minutes, so silence proves nothing. What proves life
+is an answer: after `liveness` * 3/4 seconds without a byte from the server, DONE is
+sent, and its tagged OK must come within the remaining quarter. Every answer during
+IDLE (the "+", the lines after DONE) is awaited that long at most: a server, or a
+network, that stopped is noticed within `liveness` seconds of the last thing it said,
+frozen or not, at the cost of one DONE/OK/IDLE/+ exchange per such stretch of silence
+(connection.enable_keepalive makes the kernel notice a dead network as well).
 
 Pure module: no Textual.
 """
@@ -36,17 +47,20 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from . import commands
 
-__all__ = ["MAX_IDLE", "Waker", "can_idle", "wait_for_changes"]
+__all__ = ["LIVENESS", "MAX_IDLE", "Waker", "can_idle", "wait_for_changes"]
 
 # RFC 2177: a server may drop a client idle for 30 minutes; re-issue IDLE before that.
 MAX_IDLE = 29 * 60.0
+# Seconds within which a silent, dead peer is noticed while idling (see the module doc):
+# what mutt and aerc users expect, and one short exchange per 45 s of silence.
+LIVENESS = 60.0
 
 # What says "the mailbox changed" (UNPARSED: an answer about it we could not read).
 _CHANGES = frozenset({"EXISTS", "EXPUNGE", "FETCH", "VANISHED", "UNPARSED"})
 # What imaplib also filed by kind while we read; ours already, in order (as run_command does).
 _FILED = frozenset({"EXISTS", "EXPUNGE", "FETCH", "VANISHED", "RECENT", "OK", "NO", "BAD", "SEARCH", "ESEARCH"})
 
-WOKEN, CHANGED, TIMEOUT = "woken", "changed", "timeout"
+WOKEN, CHANGED, TIMEOUT, ALIVE = "woken", "changed", "timeout", "alive"
 
 
 class Waker:
@@ -101,12 +115,17 @@ def can_idle(client: IMAPClient) -> bool:
     return b"IDLE" in client.capabilities()
 
 
-def wait_for_changes(client: IMAPClient, waker: Waker, timeout: float) -> str:
+def wait_for_changes(client: IMAPClient, waker: Waker, timeout: float, liveness: float | None = None) -> str:
     """Send IDLE, wait for the continuation "+", then wait until the server says something
     about the mailbox, the waker fires, or `timeout` seconds pass (at most MAX_IDLE); then
-    send DONE and read up to the tagged OK. Returns "changed", "woken" or "timeout" (see
-    the module doc; nothing is sent when the waker is already set or the journal already
-    holds changes).
+    send DONE and read up to the tagged OK. Returns "changed", "woken", "timeout" or
+    "alive" (see the module doc; nothing is sent when the waker is already set or the
+    journal already holds changes).
+
+    `liveness` (default LIVENESS, looked up at each call): the seconds within which a
+    silent, dead peer is noticed (see the module doc); then IMAPClientAbortError says the
+    server stopped answering. Each answer is awaited `liveness` / 4 seconds at most, or
+    the connection's read timeout if that is shorter; the read timeout is put back after.
 
     Every untagged answer goes into the connection's journal in order. Server keep-alives
     ("* OK Still here") are not changes. BYE raises IMAPClientAbortError; the server
@@ -120,54 +139,91 @@ def wait_for_changes(client: IMAPClient, waker: Waker, timeout: float) -> str:
     if commands.journal(client):  # news from an earlier command nobody has looked at yet
         return CHANGED
     imap = client._imap
-    timeout = max(0.0, min(timeout, MAX_IDLE))
-    tag = imap._new_tag()  # also files tagged_commands[tag] = None
+    liveness = LIVENESS if liveness is None else max(0.1, liveness)
+    read_timeout = imap.sock.gettimeout()
+    answer = liveness / 4 if read_timeout is None else min(read_timeout, liveness / 4)
     events: list[commands.Untagged] = []
-    woken = False
+    clock = _Clock(liveness - answer)
+    imap.sock.settimeout(answer)
     try:
-        imap.send(tag + b" IDLE\r\n")
-        # Until the "+": a refusal ends the command here; answers meanwhile are kept.
-        while True:
-            line = commands._read_answer(imap)
-            if imap.tagged_commands.get(tag):
-                return _finish(client, tag, events, woken)
-            if line is None:
-                break
-            _note(events, line)
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            ready = _buffered(imap)
-            # Also with bytes at hand: a server that never stops talking must not starve the waker.
-            readable, _, _ = select.select([imap.sock, waker], [], [], 0 if ready else remaining)
-            if waker in readable:
-                waker.clear()
-                woken = True
-                break
-            if not (ready or readable):
-                continue
-            line = commands._read_answer(imap)
-            if imap.tagged_commands.get(tag):  # the server ended IDLE by itself
-                return _finish(client, tag, events, woken)
-            if line is None:
-                continue  # another "+": nothing to do with it
-            if _note(events, line) in _CHANGES:
-                break
-        imap.send(b"DONE\r\n")
-        while not imap.tagged_commands.get(tag):
-            line = commands._read_answer(imap)
-            if imap.tagged_commands.get(tag):
-                break
-            if line is not None:
-                _note(events, line)
-        return _finish(client, tag, events, woken)
+        return _idle(client, waker, max(0.0, min(timeout, MAX_IDLE)), clock, events)
+    except TimeoutError:
+        pass  # raised below, away from this handler: the worker must not take it for its read timeout
     finally:
+        imap.sock.settimeout(read_timeout)
         # Also when the connection broke: what was read is kept, in order.
         if events:
             commands._append(client, events)
             events.clear()
+    raise IMAPClientAbortError(
+        f"the server stopped answering: nothing for {time.monotonic() - clock.heard:.0f} s while idle"
+    )
+
+
+class _Clock:
+    """When the server last said anything, and when its silence calls for a check."""
+
+    def __init__(self, quiet: float) -> None:
+        self.quiet = quiet
+        self.heard = time.monotonic()
+
+    def hear(self) -> None:
+        self.heard = time.monotonic()
+
+    @property
+    def check_at(self) -> float:
+        return self.heard + self.quiet
+
+
+def _idle(client: IMAPClient, waker: Waker, timeout: float, clock: _Clock, events: list[commands.Untagged]) -> str:
+    imap = client._imap
+    tag = imap._new_tag()  # also files tagged_commands[tag] = None
+    woken = checking = False
+    imap.send(tag + b" IDLE\r\n")
+    # Until the "+": a refusal ends the command here; answers meanwhile are kept.
+    while True:
+        line = commands._read_answer(imap)
+        clock.hear()
+        if imap.tagged_commands.get(tag):
+            return _finish(client, tag, events, woken, checking)
+        if line is None:
+            break
+        _note(events, line)
+    deadline = time.monotonic() + timeout
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            break
+        if now >= clock.check_at:
+            checking = True  # silent for long: does it still answer?
+            break
+        ready = _buffered(imap)
+        # Also with bytes at hand: a server that never stops talking must not starve the waker.
+        wait = 0 if ready else min(deadline, clock.check_at) - now
+        readable, _, _ = select.select([imap.sock, waker], [], [], wait)
+        if waker in readable:
+            waker.clear()
+            woken = True
+            break
+        if not (ready or readable):
+            continue
+        line = commands._read_answer(imap)
+        clock.hear()
+        if imap.tagged_commands.get(tag):  # the server ended IDLE by itself
+            return _finish(client, tag, events, woken, checking)
+        if line is None:
+            continue  # another "+": nothing to do with it
+        if _note(events, line) in _CHANGES:
+            break
+    imap.send(b"DONE\r\n")
+    while not imap.tagged_commands.get(tag):
+        line = commands._read_answer(imap)
+        clock.hear()
+        if imap.tagged_commands.get(tag):
+            break
+        if line is not None:
+            _note(events, line)
+    return _finish(client, tag, events, woken, checking)
 
 
 def _note(events: list[commands.Untagged], line: bytes) -> str:
@@ -180,7 +236,7 @@ def _note(events: list[commands.Untagged], line: bytes) -> str:
     return event.kind
 
 
-def _finish(client: IMAPClient, tag: bytes, events: list[commands.Untagged], woken: bool) -> str:
+def _finish(client: IMAPClient, tag: bytes, events: list[commands.Untagged], woken: bool, checking: bool) -> str:
     """The tagged answer has come: leave imaplib as run_command would, and say why we stopped."""
     imap = client._imap
     status, data = imap.tagged_commands.pop(tag)
@@ -195,7 +251,9 @@ def _finish(client: IMAPClient, tag: bytes, events: list[commands.Untagged], wok
         raise IMAPClientError(f"the server refused IDLE: {commands.one_line(text) or status}")
     if woken:
         return WOKEN
-    return CHANGED if changed else TIMEOUT
+    if changed:
+        return CHANGED
+    return ALIVE if checking else TIMEOUT
 
 
 def _buffered(imap) -> bool:

@@ -28,7 +28,7 @@ from ..config import Account
 from ..headers import Row
 from ..models import MailboxStatus
 from ..secrets import SecretError
-from . import commands, idle, ordering, search, sync
+from . import alerts, commands, idle, ordering, search, sync
 from .connection import ConnectError, connect
 from .contract import (
     Connected,
@@ -312,7 +312,7 @@ class ImapWorker(TriageHandlers, ListLoading):
             return
         if self.trace is not None:
             detach_trace(client._imap)
-        # The alert watch (commands.watch_alerts) closes over the connection: a cycle,
+        # The alert watch (alerts.watch_alerts) closes over the connection: a cycle,
         # never collected if gc.freeze() caught it (gc_tuning).
         client._imap.__dict__.pop("_append_untagged", None)
         try:
@@ -342,7 +342,7 @@ class ImapWorker(TriageHandlers, ListLoading):
     def _post_alerts(self) -> None:
         """[ALERT]s must reach the user (RFC 3501 7.1): as notices, which the UI makes inert."""
         if self._client is not None:
-            for text in commands.take_alerts(self._client):
+            for text in alerts.take_alerts(self._client):
                 self._post(Notice(0, f"{self.account.host} says: {text}"))
 
     def _lost(self, error: Exception) -> str:
