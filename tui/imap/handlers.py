@@ -88,7 +88,24 @@ class TriageHandlers:
 
     def _writable_selection(self, raw_name: bytes, uidvalidity: int):
         self._refuse_read_only_account()
+        sel = self._selection
+        if sel is not None and sel.raw_name == raw_name and sel.uidvalidity != uidvalidity:
+            raise mutations.MailboxReplaced(raw_name)  # reopened since the key press
         sel = self._open_selection(raw_name, uidvalidity)
+        if sel.read_only or not sel.writable:
+            raise ValueError("this mailbox is open read-only: nothing was changed")
+        # Dovecot keeps a session on a mailbox deleted and created again elsewhere on its
+        # old view, yet runs UID MOVE and UID EXPUNGE on the new messages that took the
+        # same UIDs; only a NOOP's "* NO" tells. Checked before every change, then a new
+        # SELECT settles it.
+        warning = mutations.selected_warning(self._client)
+        if warning is None:
+            return sel
+        log.warning("%s; opening %r again before changing it", warning, raw_name)
+        self._select(sel.request_id, raw_name, sel.read_only)
+        sel = self._selection
+        if sel is None or sel.uidvalidity != uidvalidity:
+            raise mutations.MailboxReplaced(raw_name)
         if sel.read_only or not sel.writable:
             raise ValueError("this mailbox is open read-only: nothing was changed")
         return sel

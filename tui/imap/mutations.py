@@ -9,7 +9,10 @@ read in order; the safety rules of issue 4 live here:
   exactly those UIDs (UIDPLUS); without UIDPLUS the originals are only marked \\Deleted.
   A bare EXPUNGE, which also removes what other clients marked, is never sent for a move;
 - a refused COPY or MOVE sends nothing more, so the source is as it was;
-- undo works by UID: COPYUID says which UIDs the copies got.
+- undo works by UID: COPYUID says which UIDs the copies got;
+- UIDs mean something only with their UIDVALIDITY: `selected_warning` says when the
+  session's SELECT can no longer be trusted (the mailbox was replaced under the same
+  name), MailboxReplaced tells the user (tests/test_uidvalidity_race.py).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from .contract import CopyUid
 from .uidset import compress_uids, expand_uid_set, parse_uid_set
 
 MAX_ROUNDS = 3  # searches one synchronisation may spend before it takes what it has
+MAX_UNPLACED = 256  # flag changes by number kept while the view is muddled (each expunge renumbers them)
 NO_UIDPLUS_UNDO = "cannot undo the copy: the server lacks UIDPLUS, so only these messages cannot be removed"
 
 
@@ -45,6 +49,22 @@ class PartlyDone(IMAPClientError):
         self.outcome = outcome
 
 
+class MailboxReplaced(IMAPClientError):
+    """The mailbox by that name is not the one the UIDs were read from (a new UIDVALIDITY),
+    or it is gone: the messages chosen are not there. The message is for the user."""
+
+    def __init__(self, raw_name: bytes, gone: bool = False) -> None:
+        name = commands.decode_mailbox_name(raw_name)
+        if gone:
+            message = f"nothing was changed: {name} no longer exists on the server (another client deleted it)"
+        else:
+            message = (f"nothing was changed: {name} was replaced on the server since its messages were "
+                       "listed (deleted and created again), so the messages chosen are no longer there")
+        super().__init__(message)
+        self.raw_name = raw_name
+        self.gone = gone
+
+
 @dataclass(frozen=True)
 class CopyOutcome:
     moved: bool
@@ -58,6 +78,27 @@ def has(client: IMAPClient, capability: str) -> bool:
 
 def uid_set(uids) -> bytes:
     return compress_uids(uids).encode("ascii")
+
+
+# -- is it still the same mailbox ---------------------------------------------------------
+
+
+def selected_warning(client: IMAPClient) -> str | None:
+    """Before a change naming messages by UID: NOOP, and the server's warning (an untagged
+    NO or BAD, not an [ALERT] for the user), if it gave one; its answers go to the journal.
+
+    A warning says the session's view may be broken: only a new SELECT then tells whether
+    the UIDs still name the same messages. Dovecot, after another client deleted the mailbox
+    and created it again, answers from the old view (STATUS too), runs UID MOVE and UID
+    EXPUNGE on the new messages that took the UIDs, and says "* NO Internal error" to NOOP.
+    """
+    reply = run_command(client, "NOOP")
+    for event in reply.untagged:
+        # Only a bare NO or BAD: one with a code ([ALERT], [OVERQUOTA]...) informs and
+        # leaves the view as it was.
+        if event.kind in ("NO", "BAD") and event.code is None:
+            return f"the server warned about the open mailbox: {commands.one_line(event.text) or event.kind}"
+    return None
 
 
 # -- copy and move ----------------------------------------------------------------------
@@ -261,6 +302,10 @@ class _View:
     `seq[n - 1]` is message n's UID, or None for a message announced by EXISTS whose UID
     is not known yet (always at the end). Once an answer cannot be placed for sure,
     `dirty` is set and only a full UID SEARCH can say what the mailbox holds.
+
+    Flags announced by number meanwhile (after a NOOP, servers name no UID) wait in
+    `unplaced`, renumbered by each EXPUNGE after them, until that search numbers the
+    mailbox again: another client's flag change is not lost to an earlier muddle.
     """
 
     def __init__(self, uids: list[int]) -> None:
@@ -268,6 +313,7 @@ class _View:
         self.dirty = False
         self.flags: dict[int, frozenset[str]] = {}
         self.moved = False  # the message list itself changed (else only flags, if anything)
+        self.unplaced: list[tuple[int, frozenset[str]]] = []  # (message number, flags), in order
 
     def apply(self, event: Untagged) -> None:
         kind = event.kind
@@ -283,13 +329,15 @@ class _View:
             self._vanished(event.text)
         elif kind == "UNPARSED":
             self.dirty = True
+            self.unplaced.clear()  # it may have been an expunge: the numbers mean nothing now
 
     def _vanished(self, text: str) -> None:
         """VANISHED (QRESYNC enabled: it replaces EXPUNGE) names UIDs, not positions."""
-        if self.dirty:
-            return
         if text.upper().startswith("(EARLIER)"):
             return  # about the time before this session's view: SELECT has dealt with it
+        self.unplaced.clear()  # gone by UID: which numbers moved is not known
+        if self.dirty:
+            return
         try:
             gone = parse_uid_set(text.strip())
         except ValueError:
@@ -307,6 +355,7 @@ class _View:
         self.moved = self.moved or len(self.seq) != before
 
     def _expunge(self, number: int) -> None:
+        self.unplaced = [(n - 1 if n > number else n, flags) for n, flags in self.unplaced if n != number]
         if self.dirty:
             return
         self.moved = True
@@ -335,6 +384,9 @@ class _View:
                     self.dirty = True
         elif known:
             uid = self.seq[number - 1]
+        elif (self.dirty and placed and event.flags is not None and number is not None and number >= 1
+              and len(self.unplaced) < MAX_UNPLACED):
+            self.unplaced.append((number, event.flags))
         if uid is not None and event.flags is not None:
             self.flags[uid] = event.flags
 
@@ -345,6 +397,8 @@ class _View:
         if expunges is None or exists is None:  # a number nobody can read: we lost track
             self.dirty = True
             return
+        if leftovers.get("VANISHED") or expunges:
+            self.unplaced.clear()  # expunged in an order nobody knows
         if leftovers.get("VANISHED") or (expunges and exists):
             self.dirty = True
         for number in expunges:
@@ -364,6 +418,14 @@ class _View:
 
     def unknown_tail(self) -> int:
         return sum(1 for uid in self.seq if uid is None)
+
+    def renumbered(self, uids: list[int]) -> None:
+        """A full search said what the mailbox holds: number it again, place waiting flags."""
+        self.seq, self.dirty, self.moved = uids, False, True
+        for number, flags in self.unplaced:
+            if number <= len(uids):
+                self.flags[uids[number - 1]] = flags
+        self.unplaced.clear()
 
 
 def _numbers(values) -> list[int] | None:
@@ -428,7 +490,7 @@ def _search(client: IMAPClient, view: _View, criteria: bytes, full: bool, floor:
             view.apply(event)
             continue
         if full:
-            view.seq, view.dirty, view.moved = sorted(set(event.uids)), False, True
+            view.renumbered(sorted(set(event.uids)))
             continue
         if view.dirty:
             continue  # the next round searches everything
