@@ -179,8 +179,9 @@ def test_each_request_is_refused_saying_the_mailbox_was_replaced(race):
     (b"* NO Internal error occurred. Refer to server log\r\n", True),  # Dovecot's, on a replaced mailbox
     (b"* BAD [SERVERBUG] index broken\r\n", True),
     (b"* NO [ALERT] Your mailbox is 95% full\r\n", False),  # for the user, not about the view
+    (b"* NO [OVERQUOTA] Mailbox is full\r\n", False),
     (b"* OK Still here\r\n* 3 EXISTS\r\n", False),
-], ids=["no", "bad", "alert", "news"])
+], ids=["no", "bad", "alert", "quota", "news"])
 def test_selected_warning_is_an_untagged_no_or_bad_to_the_noop(untagged, warned):
     script = [Step("NOOP", untagged + b"{tag} OK NOOP completed\r\n")]
     with ScriptedServer(b"* PREAUTH ready", script) as server:

@@ -83,6 +83,11 @@ def uid_set(uids) -> bytes:
 # -- is it still the same mailbox ---------------------------------------------------------
 
 
+# A bare NO or BAD, or one whose code (RFC 5530) speaks of the server's state; others
+# ([ALERT], [OVERQUOTA], [LIMIT]...) inform and leave the view as it was.
+_VIEW_BROKEN = frozenset({None, "SERVERBUG", "CORRUPTION", "UNAVAILABLE", "NONEXISTENT", "EXPUNGEISSUED"})
+
+
 def selected_warning(client: IMAPClient) -> str | None:
     """Before a change naming messages by UID: NOOP, and the server's warning (an untagged
     NO or BAD, not an [ALERT] for the user), if it gave one; its answers go to the journal.
@@ -94,9 +99,7 @@ def selected_warning(client: IMAPClient) -> str | None:
     """
     reply = run_command(client, "NOOP")
     for event in reply.untagged:
-        # Only a bare NO or BAD: one with a code ([ALERT], [OVERQUOTA]...) informs and
-        # leaves the view as it was.
-        if event.kind in ("NO", "BAD") and event.code is None:
+        if event.kind in ("NO", "BAD") and event.code in _VIEW_BROKEN:
             return f"the server warned about the open mailbox: {commands.one_line(event.text) or event.kind}"
     return None
 
