@@ -10,7 +10,8 @@ Three faults, each triggered by what the client sends (a rule fires once by defa
   the client on that connection (a server, or a path, gone silent) until `cut`/`close`.
 
 `skip=n` lets the first n matches through. `fired` lists the faults that happened;
-`cut()` drops every open connection at once.
+`cut()` drops every open connection at once. `to_client_bytes` counts what the
+client was sent: a test can check how much a command transferred.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class CuttableProxy:
         self._listener = socket.create_server((self.host, self.port))
         self._links: list[_Link] = []
         self._lock = threading.Lock()
+        self.to_client_bytes = 0  # what the server sent that reached the client
         self._rules: list[_Rule] = []  # tried in the order added
         self.connections = 0
         self.fired: list[tuple[str, bytes]] = []  # (kind, pattern) of each rule as it fired
@@ -160,6 +162,8 @@ class CuttableProxy:
                     continue
                 if link.stalled:
                     continue
+                with self._lock:
+                    self.to_client_bytes += len(data)
                 link.client.sendall(data)
         except OSError:
             pass

@@ -27,7 +27,6 @@ from .imap.contract import (
     ConnectionLost,
     EnvelopesFetched,
     FetchEnvelopes,
-    FetchMessage,
     FetchStatus,
     FlagsChanged,
     ListMailboxes,
@@ -40,6 +39,8 @@ from .imap.contract import (
     MessageFetched,
     MessagesOrdered,
     Notice,
+    PartFetched,
+    PartSaved,
     Reconnected,
     Request,
     RequestFailed,
@@ -54,15 +55,16 @@ from .palette import palette_commands
 from .ordering import OrderingMixin
 from .searching import SearchMixin
 from .triage import TriageMixin
+from .viewing import ViewerMixin
 from .imap.worker import ImapWorker
-from .models import Mailbox, MessageRef, SelectedMailbox
+from .models import Mailbox, SelectedMailbox
 from .safe_text import safe_line
 from .status_line import status_line
 from .screens import HelpScreen, MailboxInfoScreen, PasswordScreen
 from .widgets.mailbox_tree import MailboxTree, TreeEntry
 from .widgets.protocol_log import ProtocolLogScreen
 from .widgets.message_list import MessageList
-from .widgets.message_view import BodyView, MessageView
+from .widgets.message_view import MessageView
 from .widgets.search_bar import SearchBar
 
 log = logging.getLogger(__name__)
@@ -77,7 +79,7 @@ class ImapResult(Message):
         self.result = result
 
 
-class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[None]):
+class MailApp(ViewerMixin, SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tui-mail"
     # The screen gets -narrow below 100 columns: app.tcss gives the list and viewer the room.
@@ -133,7 +135,7 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
         self._opening: bytes | None = None  # the mailbox of _select_request
         self._notice_after_open = ""  # said once INBOX is open again (the notice clears then)
         self._unopenable: set[tuple[str, bytes]] = set()  # (account, mailbox) a SELECT failed for: never auto-opened
-        self._message_request: int | None = None
+        self._init_viewer()
         self._loaded = 0
         self._row_requests: dict[int, tuple[int, ...]] = {}  # FetchEnvelopes id -> its UIDs
         self._init_triage()
@@ -277,6 +279,10 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
                 self._handle_envelopes(session, result)
             case MessageFetched():
                 self._handle_message(session, result)
+            case PartFetched():
+                self._handle_part(session, result)
+            case PartSaved():
+                self._handle_saved(session, result)
             case FlagsChanged():
                 self._handle_flags(session, result)
                 self._flags_confirmed(session, result)
@@ -367,21 +373,6 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
         self.query_one(MessageList).add_rows(result.rows)
         self._show_status()
 
-    def _handle_message(self, session: AccountSession, result: MessageFetched) -> None:
-        selected = self.selected
-        same_mailbox = (
-            session is self.session
-            and selected is not None
-            and (result.ref.mailbox, result.ref.uidvalidity) == (selected.raw_name, selected.uidvalidity)
-        )
-        if result.flags is not None:
-            # \Seen was set even if the user has moved on: the list and counts must show it.
-            if same_mailbox:
-                self.query_one(MessageList).update_flags(result.ref.uid, result.flags)
-            session.submit(FetchStatus(result.ref.mailbox))
-        if result.request_id == self._message_request:
-            self.query_one(MessageView).show_message(result.ref, result.raw, result.truncated)
-
     def _handle_flags(self, session: AccountSession, result: FlagsChanged) -> None:
         selected = self.selected
         if session is self.session and selected is not None and (result.raw_name, result.uidvalidity) == (
@@ -397,9 +388,9 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
             request_id, text
         ):
             return
-        if request_id == self._message_request:
-            self.query_one(MessageView).show_error(f"Cannot show this message: {text}")
-        elif request_id == self._select_request:
+        if self._viewer_failed(request_id, text):
+            return
+        if request_id == self._select_request:
             # The server selected nothing: an old list would invite actions on the wrong mailbox.
             self.selected = None
             self.close_viewer()
@@ -478,31 +469,6 @@ class MailApp(SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[No
             listing.forget_requested(uids)
         else:
             self._row_requests[request.id] = uids
-
-    def on_message_list_opened(self, event: MessageList.Opened) -> None:
-        self.open_message(event.uid)
-
-    def open_message(self, uid: int) -> None:
-        if self.selected is None or self._refuse_when_disconnected(self.session):
-            return
-        ref = MessageRef(self.selected.raw_name, self.selected.uidvalidity, uid)
-        envelope = self.query_one(MessageList).envelopes.get(uid)
-        mark_seen = not self.selected.read_only and not (envelope and envelope.seen)
-        viewer = self.query_one(MessageView)
-        viewer.display = True
-        self.refresh_bindings()
-        viewer.show_loading(ref)
-        request = self.session.submit(FetchMessage(ref, mark_seen=mark_seen))
-        self._message_request = request.id if request else None
-        self.query_one(BodyView).focus()
-
-    def close_viewer(self) -> None:
-        viewer = self.query_one(MessageView)
-        if viewer.display:
-            viewer.display = False
-            viewer.ref = None
-            self.refresh_bindings()
-            self.query_one(MessageList).focus()
 
     async def action_quit(self) -> None:
         if not self.ask_before_leaving(self.exit):

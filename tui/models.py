@@ -140,3 +140,8 @@ class MimePart:
     depth: int
     children: tuple["MimePart", ...] = field(default=())
     note: str = ""  # why this part is degraded, if it is
+    # From a server's BODYSTRUCTURE only (big messages, fetched part by part); a tree
+    # parsed from the whole message leaves them at their defaults.
+    encoding: str = ""  # Content-Transfer-Encoding, lower-case
+    attachment: bool = False  # Content-Disposition: attachment
+    octets: int = 0  # the part's size on the server, still transfer-encoded

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from ..models import Envelope, Mailbox, MailboxStatus, MessageRef, SelectedMailbox
+from ..models import Envelope, Mailbox, MailboxStatus, MessageRef, MimePart, SelectedMailbox
 from ..headers import Row, envelope_of
 from .search import SearchCommand
 
@@ -53,8 +53,33 @@ class FetchEnvelopes(Request):
 
 @dataclass(frozen=True)
 class FetchMessage(Request):
+    """A message to show. A big one comes as its outline (MessageFetched with `outline`),
+    then its text by ranges (PartFetched), never whole."""
+
     ref: MessageRef
     mark_seen: bool
+    size: int | None = None  # RFC822.SIZE from the list when known: saves asking for it
+
+
+@dataclass(frozen=True)
+class FetchPart(Request):
+    """`length` bytes of one part's content from `offset`, still transfer-encoded."""
+
+    ref: MessageRef
+    section: str  # an IMAP body section: "2", "1.2"
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True)
+class SavePart(Request):
+    """Stream one part (section "" is the whole message) into a file that must not exist
+    yet, decoding its transfer encoding on the way."""
+
+    ref: MessageRef
+    section: str
+    encoding: str
+    target: str
 
 
 @dataclass(frozen=True)
@@ -268,11 +293,36 @@ class FlagsChanged(Result):
 
 
 @dataclass(frozen=True)
+class MessageOutline:
+    """A big message before any of its content: what BODYSTRUCTURE says, and its header."""
+
+    size: int  # RFC822.SIZE
+    root: MimePart
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class MessageFetched(Result):
     ref: MessageRef
-    raw: bytes
+    raw: bytes  # the whole message, or only its header when there is an outline
     truncated: bool
     flags: frozenset[str] | None  # new flags if \Seen was set, else None
+    outline: MessageOutline | None = None
+
+
+@dataclass(frozen=True)
+class PartFetched(Result):
+    ref: MessageRef
+    section: str
+    offset: int
+    data: bytes  # shorter than asked: the part ends here
+
+
+@dataclass(frozen=True)
+class PartSaved(Result):
+    ref: MessageRef
+    target: str
+    size: int  # bytes written
 
 
 @dataclass(frozen=True)

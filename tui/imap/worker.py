@@ -36,12 +36,12 @@ from .contract import (
     ConnectionLost,
     FetchEnvelopes,
     FetchMessage,
+    FetchPart,
     FetchStatus,
     FlagsChanged,
     ListMailboxes,
     MailboxesListed,
     MailboxSelected,
-    MessageFetched,
     MessagesOrdered,
     Notice,
     OrderMessages,
@@ -49,6 +49,7 @@ from .contract import (
     Request,
     RequestFailed,
     Result,
+    SavePart,
     SearchFinished,
     SearchMessages,
     SelectMailbox,
@@ -58,6 +59,7 @@ from .contract import (
 )
 from .fill_process import FillProcess
 from .handlers import TriageHandlers
+from .message_fetch import MessageFetching
 from .list_loading import (
     CACHE_BATCH,
     FILL_BATCH,
@@ -77,7 +79,6 @@ KEEPALIVE = 60.0  # seconds of quiet before a NOOP, without IDLE: it notices new
 IDLE_RENEW = 5 * 60.0  # IDLE is left and entered again this often: the server's limit is 29 minutes
 STATUS_EVERY = 5 * 60.0  # the other mailboxes' counts are asked again this often
 RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)  # then every 60 s
-MAX_MESSAGE_BYTES = 20 * 1024 * 1024  # a later issue fetches huge parts by ranges
 
 
 def cache_key(account: Account) -> str:
@@ -110,7 +111,7 @@ class _Selection:
     modseq_after: int | None = None  # stored in the cache once the corrections are done
 
 
-class ImapWorker(TriageHandlers, ListLoading):
+class ImapWorker(TriageHandlers, ListLoading, MessageFetching):
     def __init__(
         self,
         account: Account,
@@ -418,6 +419,10 @@ class ImapWorker(TriageHandlers, ListLoading):
             self._fetch_envelopes(request.id, request.raw_name, request.uidvalidity, list(request.uids), asked=True)
         elif isinstance(request, FetchMessage):
             self._fetch_message(request)
+        elif isinstance(request, FetchPart):
+            self._fetch_part(request)
+        elif isinstance(request, SavePart):
+            self._save_part(request)
         elif isinstance(request, StoreFlags):
             self._store_flags(request)
         elif isinstance(request, SearchMessages):
@@ -554,14 +559,3 @@ class ImapWorker(TriageHandlers, ListLoading):
                                      False, uids=tuple(uids))
         self._post(answer)
         self.follow_up(request.id)
-
-    def _fetch_message(self, request: FetchMessage) -> None:
-        ref = request.ref
-        sel = self._selection
-        if sel is None or sel.raw_name != ref.mailbox or sel.uidvalidity != ref.uidvalidity:
-            raise ValueError("that message belongs to a mailbox that is no longer open")
-        raw, truncated = commands.fetch_message(self._client, ref.uid, MAX_MESSAGE_BYTES)
-        flags = commands.mark_seen(self._client, ref.uid) if request.mark_seen else None
-        if flags is not None:
-            self.flags_now({ref.uid: flags})
-        self._post(MessageFetched(request.id, ref, raw, truncated, flags))
