@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
+
+from fuzzing import fuzz
 
 from tui.filenames import free_path, safe_filename
 
-_MORE = int(os.environ.get("TUI_MAIL_FUZZ_EXAMPLES", "0") or 0)
 
 
-def fuzz(default: int):
-    # database=None: no .hypothesis/ directory in the work tree; a failure prints its example.
-    return settings(
-        max_examples=_MORE or default,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
 
 
 # (what, hostile name, expected)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import os
 import quopri
 import time
 import unicodedata
@@ -13,8 +12,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
+
+from fuzzing import fuzz
 
 from tui.mime import (
     BINARY_NOTE,
@@ -595,18 +596,9 @@ def test_corpus_message(path: Path) -> None:
 # `TUI_MAIL_FUZZ_EXAMPLES=3000 pytest tests/test_mime.py`: every property then runs
 # that many examples.
 
-_MORE = int(os.environ.get("TUI_MAIL_FUZZ_EXAMPLES", "0") or 0)
 RENDER_SECONDS = 2.0
 
 
-def fuzz(default: int):
-    # database=None: no .hypothesis/ directory in the work tree; a failure prints its example.
-    return settings(
-        max_examples=_MORE or default,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
 
 
 # Defined here from the Unicode database, not taken from tui.safe_text: controls,

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import imaplib
 import math
-import os
 import re
 import tracemalloc
 from contextlib import contextmanager
@@ -37,15 +36,15 @@ from datetime import datetime
 
 import pytest
 from hypothesis import (
-    HealthCheck,
     assume,
     currently_in_test_context,
     event,
     example,
     given,
-    settings,
 )
 from hypothesis import strategies as st
+
+from fuzzing import fuzz
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from scripted_server import ScriptedServer, Step
 from test_lean_fetch import HEADER_ITEM, SELECT_REPLY, header, literal
@@ -65,19 +64,6 @@ from tui.imap.lean_fetch import (
 )
 from tui.imap.mutations import Changes, CopyOutcome, copy_messages, synchronise
 from tui.imap.uidset import compress_uids
-
-_MORE = int(os.environ.get("TUI_MAIL_FUZZ_EXAMPLES", "0") or 0)
-
-
-def examples(default: int) -> int:
-    return _MORE or default
-
-
-def fuzz(default: int, **options):
-    # database=None: no .hypothesis/ directory in the work tree; a failure prints its example.
-    # too_slow: an example is a whole IMAP session over a socket, by design.
-    return settings(max_examples=examples(default), database=None, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], **options)
 
 
 # The documented ways out. TimeoutError is an OSError but never an acceptable one here: the

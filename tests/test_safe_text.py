@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import sys
 import unicodedata
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
+
+from fuzzing import fuzz
 
 from tui.safe_text import ELLIPSIS, safe_block, safe_line
 
@@ -220,12 +221,8 @@ def test_no_textual_or_rich_import() -> None:
 # TUI_MAIL_FUZZ_EXAMPLES (as in tests/test_search_property.py), e.g.
 # `TUI_MAIL_FUZZ_EXAMPLES=3000 pytest tests/test_safe_text.py`: every property then runs
 # that many examples.
-_MORE = int(os.environ.get("TUI_MAIL_FUZZ_EXAMPLES", "0") or 0)
 
 
-def fuzz(default: int):
-    # database=None: no .hypothesis/ directory in the work tree; a failure prints its example.
-    return settings(max_examples=_MORE or default, deadline=None, database=None)
 
 
 # The alphabet of escape sequences and of text that hides or reorders itself, so that the

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import email.header
 import imaplib
-import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -34,6 +33,8 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+
+from fuzzing import MORE as _MORE, fuzz
 from imapclient.exceptions import IMAPClientError
 
 from harness import make_mailbox, raw_client
@@ -44,16 +45,6 @@ from tui.imap.search import compile_search, search
 from tui.search_query import QueryError, Raw, parse_query, quote_value
 
 TODAY = date(2026, 11, 25)
-_MORE = int(os.environ.get("TUI_MAIL_FUZZ_EXAMPLES", "0") or 0)
-
-
-def examples(default: int) -> int:
-    return _MORE or default
-
-
-def fuzz(default: int, **options):
-    # database=None: no .hypothesis/ directory in the work tree; a failure prints its example.
-    return settings(max_examples=examples(default), database=None, **options)
 
 
 # -- an RFC 3501 command tokenizer ----------------------------------------------------------

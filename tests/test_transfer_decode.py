@@ -9,30 +9,22 @@ import email.errors
 import email.message
 import email.quoprimime
 import hashlib
-import os
 import random
 import tracemalloc
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
+
+from fuzzing import fuzz
 
 from tui.transfer_decode import StreamDecoder, decode_prefix
 
 # Example counts keep this file to a few seconds.  For a long run set
 # TUI_MAIL_FUZZ_EXAMPLES (as in tests/test_search_property.py), e.g.
 # `TUI_MAIL_FUZZ_EXAMPLES=3000 pytest tests/test_transfer_decode.py`.
-_MORE = int(os.environ.get("TUI_MAIL_FUZZ_EXAMPLES", "0") or 0)
 
 
-def fuzz(default: int):
-    # database=None: no .hypothesis/ directory in the work tree; a failure prints its example.
-    return settings(
-        max_examples=_MORE or default,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
 
 
 def decode_in_chunks(encoding: str, data: bytes, cuts: list[int]) -> bytes:

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import email
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesHeaderParser
+from typing import TypeVar
 
 from tui.html_text import html_to_text
 from tui.mime_decode import decode_header_value, decode_text, guess_decode, header_text
@@ -36,7 +38,9 @@ from tui.mime_params import overlong_parameters as _overlong_parameters
 from tui.mime_params import part_meta as _meta
 from tui.models import MimePart
 
-__all__ = ["ParsedMessage", "parse_message", "part_payload", "part_text", "part_tree", "html_to_text"]
+T = TypeVar("T")
+
+__all__ = ["ParsedMessage", "body_candidates", "html_to_text", "parse_message", "part_payload", "part_text", "part_tree"]
 
 NO_TEXT = "(no text part; see the part list)"
 BINARY_NOTE = "binary part: S saves it to a file"
@@ -237,22 +241,32 @@ class _Walk:
         return len(_payload_bytes(part)), note
 
 
+def body_candidates(leaves: list[T], ctype: Callable[[T], str], attached: Callable[[T], bool]) -> tuple[T | None, ...]:
+    """The first text/plain, text/html, multipart without parts, and text/plain
+    attachment among a message's own leaves: what a body is chosen from, here and for a
+    big message's BODYSTRUCTURE (tui.imap.structure)."""
+    plain = html = broken = attached_text = None
+    for part in leaves:
+        kind = ctype(part)
+        if attached(part):
+            if kind == "text/plain" and attached_text is None:
+                attached_text = part
+            continue
+        if kind == "text/plain" and plain is None:
+            plain = part
+        elif kind == "text/html" and html is None:
+            html = part
+        elif kind.startswith("multipart/") and broken is None:
+            broken = part
+    return plain, html, broken, attached_text
+
+
 def _choose_body(leaves: list[Message]) -> tuple[str, str]:
     """The text to show first, and its decoding note: text/plain, else HTML as text
     (also when the text/plain is empty), else a broken multipart as text, else a note."""
-    plain = html = broken = attached_text = None
-    for part in leaves:
-        ctype = _ctype(part)
-        if _meta(part).disposition == "attachment":
-            if ctype == "text/plain" and attached_text is None:
-                attached_text = part
-            continue
-        if ctype == "text/plain" and plain is None:
-            plain = part
-        elif ctype == "text/html" and html is None:
-            html = part
-        elif ctype.startswith("multipart/") and broken is None:
-            broken = part
+    plain, html, broken, attached_text = body_candidates(
+        leaves, _ctype, lambda part: _meta(part).disposition == "attachment"
+    )
     if plain is not None:
         text, note = _text_of(plain)
         # An empty text/plain beside real HTML is a generator's placeholder.

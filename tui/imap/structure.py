@@ -24,6 +24,7 @@ import re
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
 
+from tui.mime import body_candidates
 from tui.mime_decode import decode_filename, decode_text
 from tui.models import MimePart
 
@@ -372,19 +373,9 @@ def choose_body(root: MimePart) -> MimePart | None:
         _own_leaves(root, False, leaves)
     except Exception:  # RecursionError on a tree not built here
         return None
-    plain = html = broken = attached_text = None
-    for part in leaves:
-        ctype = part.content_type
-        if part.attachment:
-            if ctype == "text/plain" and attached_text is None:
-                attached_text = part
-            continue
-        if ctype == "text/plain" and plain is None:
-            plain = part
-        elif ctype == "text/html" and html is None:
-            html = part
-        elif ctype.startswith("multipart/") and broken is None:
-            broken = part
+    plain, html, broken, attached_text = body_candidates(
+        leaves, lambda part: part.content_type, lambda part: part.attachment
+    )
     # An empty text/plain beside real HTML is a generator's placeholder.  Without the
     # content only "empty" can be told, not "blank".
     if plain is not None and (plain.size > 0 or html is None):
