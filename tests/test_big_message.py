@@ -215,7 +215,7 @@ def test_saving_a_20_mb_attachment_writes_the_servers_bytes_without_holding_them
     client.select_folder("INBOX", readonly=True)
     on_server = base64.b64decode(client.fetch([2], [f"BODY.PEEK[{section}]"])[2][f"BODY[{section}]".encode()])
     client.logout()
-    assert saved.size == len(PAYLOAD_20) == target.stat().st_size
+    assert saved.size == len(PAYLOAD_20) == target.stat().st_size and saved.note == ""
     assert hashlib.sha256(target.read_bytes()).hexdigest() == hashlib.sha256(on_server).hexdigest()
     assert on_server == PAYLOAD_20
     assert peak < 12 * MB, f"saving peaked at {peak / MB:.1f} MB"
@@ -389,3 +389,15 @@ def test_a_server_that_breaks_ranges_cannot_make_a_save_fill_the_disk(server, tm
         parts.save_part(server, 7, "2", "", target)
     assert server.asked <= 6  # stopped at the message's size, not looping
     assert saved_files(tmp_path) == []
+
+
+def test_a_part_in_an_unknown_encoding_is_saved_as_it_came_and_says_so(big_mail, tmp_path):
+    server, account = big_mail
+    target = tmp_path / "small.pdf"
+    with WorkerHarness(account, server.password) as harness:
+        selected = open_inbox(harness)
+        ref = MessageRef(b"INBOX", selected.selected.uidvalidity, 4)
+        request = harness.worker.submit(SavePart(ref, "2", "x-uuencode", str(target)))
+        saved = harness.wait(PartSaved, lambda r: r.request_id == request.id)
+    assert "x-uuencode" in saved.note and "not decoded" in saved.note
+    assert target.read_bytes().strip() == base64.b64encode(b"%PDF-1.4 small\n")  # the bytes as stored

@@ -103,7 +103,7 @@ class ViewerMixin:
 
     def _handle_saved(self, session: AccountSession, result: PartSaved) -> None:
         self._saves.pop(result.request_id, None)
-        self._said_saved(Path(result.target), result.size)
+        self._said_saved(Path(result.target), result.size, result.note)
 
     def _viewer_failed(self, request_id: int, text: str) -> bool:
         """A failure of a request of ours: said where the user looks. False if not ours."""
@@ -220,8 +220,11 @@ class ViewerMixin:
             return
         self.call_from_thread(self._said_saved, target, len(data))
 
-    def _said_saved(self, target: Path, size: int) -> None:
-        self.notify(f"Saved {safe_line(str(target), 200)} ({human_size(size)}).", markup=False)
+    def _said_saved(self, target: Path, size: int, note: str = "") -> None:
+        text = f"Saved {safe_line(str(target), 200)} ({human_size(size)})."
+        if note:
+            text += f" Note: {safe_line(note, 200)}"
+        self.notify(text, markup=False, severity="warning" if note else "information")
 
     def _said_not_saved(self, name: str, reason: str) -> None:
         self.notify(f"{safe_line(name, 60)} was not saved: {safe_line(reason, 200)}", severity="error",

@@ -323,6 +323,7 @@ class PartSaved(Result):
     ref: MessageRef
     target: str
     size: int  # bytes written
+    note: str = ""  # what the decoding noticed: damaged base64, an unknown encoding kept
 
 
 @dataclass(frozen=True)

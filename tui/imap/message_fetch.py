@@ -91,5 +91,5 @@ class MessageFetching:
     def _save_part(self, request: SavePart) -> None:
         self._check_open(request.ref)
         target = Path(request.target)
-        size = parts.save_part(self._client, request.ref.uid, request.section, request.encoding, target)
-        self._post(PartSaved(request.id, request.ref, str(target), size))
+        size, note = parts.save_part(self._client, request.ref.uid, request.section, request.encoding, target)
+        self._post(PartSaved(request.id, request.ref, str(target), size, note))

@@ -81,9 +81,12 @@ class SaveFailed(ValueError):
     """The file could not be written (not the connection's fault: no reconnect)."""
 
 
-def save_part(client: IMAPClient, uid: int, section: str, encoding: str, target: Path, chunk: int = SAVE_CHUNK) -> int:
+def save_part(
+    client: IMAPClient, uid: int, section: str, encoding: str, target: Path, chunk: int = SAVE_CHUNK
+) -> tuple[int, str]:
     """Streams a part into `target`, which must not exist: it never replaces a file, and
-    a failure leaves nothing behind. Returns the bytes written."""
+    a failure leaves nothing behind. Returns the bytes written, and what the decoder
+    noticed (damaged base64, an unknown encoding kept as it came), or ""."""
     decoder = StreamDecoder(encoding)
     written = 0
     # No part is bigger than its message: a server sending more is stopped there, not
@@ -110,7 +113,7 @@ def save_part(client: IMAPClient, uid: int, section: str, encoding: str, target:
             out.write(tail)
             out.commit()
         written += len(tail)
-    return written
+    return written, decoder.note
 
 
 @contextmanager
