@@ -181,6 +181,31 @@ async def test_part_tree_switches_what_the_body_shows(pymap_demo):
         await wait_for(lambda: body.text == first_text)
 
 
+async def test_h_shows_the_source_the_server_holds_and_h_again_the_text(pymap_demo):
+    app = MailApp(pymap_demo.account, pymap_demo.password, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = await loaded(app)
+        await wait_for(lambda: listing.loaded_count == len(listing.uids))
+        listing.cursor = next(i for i, uid in enumerate(listing.uids) if listing.envelopes[uid].has_attachment)
+        await pilot.press("enter")
+        viewer = app.query_one(MessageView)
+        await wait_for(lambda: viewer.parsed is not None)
+        body = app.query_one(BodyView)
+        text = body.text
+        await pilot.press("H")
+        await wait_for(lambda: body.text != text)
+        # The source's header lines, as a second connection reads them from the server.
+        check = raw_client(pymap_demo.account, pymap_demo.password)
+        check.select_folder(b"INBOX", readonly=True)
+        uid = listing.uids[listing.cursor]
+        header = check.fetch([uid], [b"BODY.PEEK[HEADER]"])[uid][b"BODY[HEADER]"].decode("utf-8", "replace")
+        check.logout()
+        content_type = next(line for line in header.splitlines() if line.lower().startswith("content-type:"))
+        assert content_type in body.text.splitlines()
+        await pilot.press("H")
+        await wait_for(lambda: body.text == text)
+
+
 async def test_help_screen_and_quit(pymap_demo):
     app = MailApp(pymap_demo.account, pymap_demo.password, read_only=True)
     async with app.run_test(size=(80, 24)) as pilot:

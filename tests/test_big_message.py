@@ -401,3 +401,21 @@ def test_a_part_in_an_unknown_encoding_is_saved_as_it_came_and_says_so(big_mail,
         saved = harness.wait(PartSaved, lambda r: r.request_id == request.id)
     assert "x-uuencode" in saved.note and "not decoded" in saved.note
     assert target.read_bytes().strip() == base64.b64encode(b"%PDF-1.4 small\n")  # the bytes as stored
+
+
+async def test_h_shows_a_big_messages_source_by_ranges_and_h_again_goes_back(big_mail):
+    server, account = big_mail
+    app = MailApp(account, server.password, read_only=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_row(pilot, app, "fifty.pdf")
+        body = app.query_one(BodyView)
+        await wait_for(lambda: BODY_TEXT.strip() in body.text)
+        await pilot.press("H")
+        await wait_for(lambda: "Press L to load more" in body.text)
+        source = body.text
+        assert "Subject: fifty.pdf attached" in source and "Content-Transfer-Encoding: base64" in source
+        assert "[256K of 68M shown." in source  # the first range of the whole message, not all of it
+        await pilot.press("L")
+        await wait_for(lambda: "[512K of 68M shown." in body.text)
+        await pilot.press("H")
+        await wait_for(lambda: body.text.strip() == BODY_TEXT.strip())

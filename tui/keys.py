@@ -36,6 +36,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("viewer", "parts pane", "pick a MIME part to show it; the top entry is the whole message"),
     ("viewer", "S", "save the part picked in the parts pane (the top entry: the whole message, .eml)"),
     ("viewer", "L", "load more of a long text (a big message's text comes 256 KB at a time)"),
+    ("viewer", "H", "the message's source as the server holds it (H again: back)"),
     ("viewer", "Esc", "close the viewer"),
     ("search bar", "Enter", "search; an empty query shows all messages"),
     ("search bar", "Up / Down", "earlier / later queries"),

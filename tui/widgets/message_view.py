@@ -24,6 +24,7 @@ from ..part_display import is_shown_as_text, more_note, part_description, range_
 from ..safe_text import safe_block, safe_line
 from ..timefmt import human_size
 
+SOURCE = ""  # the section of the whole message: its source, when H shows it
 HEADER_FIELDS = (("From", "from_"), ("To", "to"), ("Cc", "cc"), ("Date", "date"), ("Subject", "subject"))
 
 
@@ -114,6 +115,7 @@ class MessageView(Vertical):
     BINDINGS = [
         Binding("S", "save", "Save part", id="viewer.save"),
         Binding("L", "more", "Load more", id="viewer.more"),
+        Binding("H", "source", "Source", id="viewer.source"),
     ]
 
     class Closed(Message):
@@ -142,6 +144,7 @@ class MessageView(Vertical):
         self.outline: MessageOutline | None = None
         self._texts: dict[str, _ShownText] = {}  # a big message's text parts, by section
         self._shown: _ShownText | None = None
+        self.showing_source = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="headers")
@@ -153,6 +156,7 @@ class MessageView(Vertical):
         self.ref = ref
         self.parsed = self.outline = self._shown = None
         self._texts = {}
+        self.showing_source = False
         self.query_one("#headers", Static).update(Text("Loading message…", style="dim"))
         self.query_one(BodyView).show_text("")
         self.query_one(PartTree).clear()
@@ -164,6 +168,7 @@ class MessageView(Vertical):
         self.outline = outline
         self._texts = {}
         self._shown = None
+        self.showing_source = False
         body = choose_body(outline.root) if outline is not None else None
         if body is not None and is_shown_as_text(body):
             self._text_state(body).asked = True  # its first range comes with the outline
@@ -306,9 +311,35 @@ class MessageView(Vertical):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "more":
             return self._shown is not None and not self._shown.complete
-        if action == "save":
+        if action in ("save", "source"):
             return self.parsed is not None
         return True
+
+    def action_source(self) -> None:
+        """H: the message's source, as the server holds it; H again goes back."""
+        if self.ref is None or self.parsed is None:
+            return
+        if self.showing_source:
+            self.showing_source = False
+            node = self.query_one(PartTree).cursor_node
+            self._show_part(node.data if node is not None else None)
+            return
+        self.showing_source = True
+        if self.outline is None:
+            self._shown = None
+            self.query_one(BodyView).show_text(self.raw.decode("utf-8", "replace"))
+            self.refresh_bindings()
+            return
+        # A big message's source comes by ranges like its text: BODY.PEEK[]<0.262144>.
+        if SOURCE not in self._texts:
+            whole = MimePart("", "text/plain", None, "utf-8", self.outline.size, 0, octets=self.outline.size)
+            self._texts[SOURCE] = _ShownText(whole, SOURCE)
+        state = self._shown = self._texts[SOURCE]
+        if state.data or state.complete:
+            self._render_range(self.ref, state, keep_place=False)
+        else:
+            self.query_one(BodyView).show_text("Loading the source…")
+            self._ask_more(state)
 
     def action_more(self) -> None:
         if self._shown is not None:
@@ -332,6 +363,7 @@ class MessageView(Vertical):
     def _show_part(self, part: MimePart | None) -> None:
         if self.parsed is None or self.ref is None:
             return
+        self.showing_source = False
         if self.outline is not None:
             self._show_outline_part(part)
         elif part is None:
