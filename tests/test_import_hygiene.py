@@ -30,6 +30,7 @@ PURE_MODULES = [
     "tui.filenames",
     "tui.new_file",
     "tui.part_display",
+    "tui.part_walk",
     "tui.undo",
     "tui.mailbox_names",
     "tui.fuzzy",

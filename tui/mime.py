@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import email
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesHeaderParser
-from typing import TypeVar
 
 from tui.html_text import html_to_text
 from tui.mime_decode import decode_header_value, decode_text, guess_decode, header_text
@@ -37,10 +35,9 @@ from tui.mime_params import POLICY as _POLICY
 from tui.mime_params import overlong_parameters as _overlong_parameters
 from tui.mime_params import part_meta as _meta
 from tui.models import MimePart
+from tui.part_walk import CappedWalk, body_candidates
 
-T = TypeVar("T")
-
-__all__ = ["ParsedMessage", "body_candidates", "html_to_text", "parse_message", "part_payload", "part_text", "part_tree"]
+__all__ = ["ParsedMessage", "html_to_text", "parse_message", "part_payload", "part_text", "part_tree"]
 
 NO_TEXT = "(no text part; see the part list)"
 BINARY_NOTE = "binary part: S saves it to a file"
@@ -166,7 +163,7 @@ def _children(part: Message) -> list[Message]:
     return []
 
 
-class _Walk:
+class _Walk(CappedWalk):
     """Builds the MimePart tree with depth and part-count caps.
 
     Our own walk rather than `Message.walk()`, which has no caps.  Also records every
@@ -175,10 +172,7 @@ class _Walk:
     """
 
     def __init__(self, max_depth: int, max_parts: int) -> None:
-        self.max_depth = max_depth
-        self.max_parts = max_parts
-        self.count = 0
-        self.notes: list[str] = []
+        super().__init__(max_depth, max_parts)
         self.by_path: dict[str, tuple[MimePart, Message, bool]] = {}  # node, part, container?
         self.own_leaves: list[Message] = []
 
@@ -192,20 +186,11 @@ class _Walk:
             notes.append("Content-Type or Content-Disposition over 8 KB: read up to there")
             self.notes.append("a part's MIME header is over 8 KB long; only its start was read")
         kids = _message_children(part) if root else _children(part)
-        children: list[MimePart] = []
-        if kids and depth >= self.max_depth:
-            notes.append(f"nested deeper than {self.max_depth} levels: {len(kids)} part(s) not shown")
-            self.notes.append(f"parts nested deeper than {self.max_depth} levels are not shown")
-        elif kids:
-            inner_attached = attached or ctype in _ENCAPSULATED
-            for number, kid in enumerate(kids, 1):
-                if self.count >= self.max_parts:
-                    notes.append(f"more than {self.max_parts} parts: the rest are not shown")
-                    self.notes.append(f"message has more than {self.max_parts} parts; the rest are not shown")
-                    break
-                self.count += 1
-                kid_path = f"{path}.{number}" if path else str(number)
-                children.append(self._build(kid, kid_path, depth + 1, root=False, attached=inner_attached))
+        inner_attached = attached or ctype in _ENCAPSULATED
+        children = [
+            self._build(kid, kid_path, depth + 1, root=False, attached=inner_attached)
+            for kid, kid_path in self.numbered(kids, path, depth, notes)
+        ]
         size = 0
         is_leaf = not kids
         if is_leaf:
@@ -239,26 +224,6 @@ class _Walk:
         elif ctype.startswith("text/"):
             note = decode_text(b"", _charset(part))[1]
         return len(_payload_bytes(part)), note
-
-
-def body_candidates(leaves: list[T], ctype: Callable[[T], str], attached: Callable[[T], bool]) -> tuple[T | None, ...]:
-    """The first text/plain, text/html, multipart without parts, and text/plain
-    attachment among a message's own leaves: what a body is chosen from, here and for a
-    big message's BODYSTRUCTURE (tui.imap.structure)."""
-    plain = html = broken = attached_text = None
-    for part in leaves:
-        kind = ctype(part)
-        if attached(part):
-            if kind == "text/plain" and attached_text is None:
-                attached_text = part
-            continue
-        if kind == "text/plain" and plain is None:
-            plain = part
-        elif kind == "text/html" and html is None:
-            html = part
-        elif kind.startswith("multipart/") and broken is None:
-            broken = part
-    return plain, html, broken, attached_text
 
 
 def _choose_body(leaves: list[Message]) -> tuple[str, str]:

@@ -24,9 +24,9 @@ import re
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
 
-from tui.mime import body_candidates
 from tui.mime_decode import decode_filename, decode_text
 from tui.models import MimePart
+from tui.part_walk import CappedWalk, body_candidates
 
 __all__ = ["MALFORMED", "choose_body", "content_section", "is_valid_section", "parse_structure"]
 
@@ -250,14 +250,8 @@ def _charset(params: dict[str, str]) -> str | None:
 # --- the tree ----------------------------------------------------------------------
 
 
-class _Walk:
+class _Walk(CappedWalk):
     """tui.mime's _Walk over a BODYSTRUCTURE: same numbering, caps and notes."""
-
-    def __init__(self, max_depth: int, max_parts: int) -> None:
-        self.max_depth = max_depth
-        self.max_parts = max_parts
-        self.count = 0
-        self.notes: list[str] = []
 
     def root(self, body: object) -> MimePart:
         return self._build(body, _read(body), "", 0, root=True)
@@ -278,19 +272,10 @@ class _Walk:
             notes.append(MALFORMED)
             self.notes.append(_MALFORMED_MESSAGE)
         kids = self._message_children(body, fields) if root else self._children(fields)
-        children: list[MimePart] = []
-        if kids and depth >= self.max_depth:
-            notes.append(f"nested deeper than {self.max_depth} levels: {len(kids)} part(s) not shown")
-            self.notes.append(f"parts nested deeper than {self.max_depth} levels are not shown")
-        elif kids:
-            for number, kid in enumerate(kids, 1):
-                if self.count >= self.max_parts:
-                    notes.append(f"more than {self.max_parts} parts: the rest are not shown")
-                    self.notes.append(f"message has more than {self.max_parts} parts; the rest are not shown")
-                    break
-                self.count += 1
-                kid_path = f"{path}.{number}" if path else str(number)
-                children.append(self._build(kid, _read(kid), kid_path, depth + 1, root=False))
+        children = [
+            self._build(kid, _read(kid), kid_path, depth + 1, root=False)
+            for kid, kid_path in self.numbered(kids, path, depth, notes)
+        ]
         size = 0
         if not kids:
             # base64 mostly comes in lines of 76 characters and a CRLF: not counting the
