@@ -36,8 +36,9 @@ from tui.mime_params import overlong_parameters as _overlong_parameters
 from tui.mime_params import part_meta as _meta
 from tui.models import MimePart
 from tui.part_walk import CappedWalk, body_candidates
+from tui.timefmt import human_size
 
-__all__ = ["ParsedMessage", "html_to_text", "parse_message", "part_payload", "part_text", "part_tree"]
+__all__ = ["ParsedMessage", "leaf_description", "html_to_text", "parse_message", "part_payload", "part_text", "part_tree"]
 
 NO_TEXT = "(no text part; see the part list)"
 BINARY_NOTE = "binary part: S saves it to a file"
@@ -389,10 +390,16 @@ def _node_text(node: MimePart, part: Message, container: bool, max_depth: int, m
         return _text_of(part)[0]
     if ctype.startswith("message/"):
         return _message_leaf_text(part)
-    lines = [ctype]
+    return leaf_description(node)
+
+
+def leaf_description(node: MimePart) -> str:
+    """A part that is not text, whichever way it was fetched: its type, name and size,
+    and that S saves it. A size from a BODYSTRUCTURE (octets) is an estimate."""
+    lines = [node.content_type]
     if node.filename:
         lines.append(f"filename: {node.filename}")
-    lines.append(f"size: {node.size} bytes")
+    lines.append(f"size: about {human_size(node.size)}" if node.octets else f"size: {node.size} bytes")
     lines.append(BINARY_NOTE)
     return "\n".join(lines)
 

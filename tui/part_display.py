@@ -7,6 +7,7 @@ Only text parts are fetched to be shown, and by ranges; any other part is descri
 from __future__ import annotations
 
 from .html_text import html_to_text
+from .mime import leaf_description
 from .mime_decode import decode_text
 from .models import MimePart
 from .timefmt import human_size
@@ -18,21 +19,14 @@ def is_shown_as_text(part: MimePart) -> bool:
 
 
 def part_description(part: MimePart) -> str:
-    """A part that is not fetched to be shown: what it is, and what can be done with it."""
-    lines = [part.content_type]
-    if part.filename:
-        lines.append(f"name: {part.filename}")
-    if part.size:
-        lines.append(f"size: about {human_size(part.size)}")
-    if part.note:
-        lines.append(f"note: {part.note}")
+    """A part that is not fetched to be shown: what it is, and what can be done with it.
+    A note comes first in parentheses, as tui.mime shows a small message's parts."""
+    note = f"({part.note})\n" if part.note else ""
     if part.content_type in ("message/rfc822", "message/global"):
-        lines += ["", "An attached message: its parts are listed under it. S saves it as a file."]
-    elif part.children:
-        lines += ["", "A container: pick one of the parts under it."]
-    else:
-        lines += ["", "S saves this part to a file."]
-    return "\n".join(lines)
+        return f"{note}{part.content_type}\n\nAn attached message: its parts are listed under it. S saves it as a file."
+    if part.children:
+        return f"{note}{part.content_type}\n\nA container: pick one of the parts under it."
+    return note + leaf_description(part)
 
 
 def range_text(part: MimePart, data: bytes, complete: bool) -> tuple[str, str]:
