@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Static, TextArea, Tree
+from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from .. import mime
@@ -21,36 +21,12 @@ from ..imap.parts import TEXT_CHUNK
 from ..imap.structure import choose_body, content_section
 from ..models import MessageRef, MimePart
 from ..part_display import is_shown_as_text, more_note, part_description, range_text
-from ..safe_text import safe_block, safe_line
+from ..safe_text import safe_line
+from .body_view import BodyView
 from ..timefmt import human_size
 
 SOURCE = ""  # the section of the whole message: its source, when H shows it
 HEADER_FIELDS = (("From", "from_"), ("To", "to"), ("Cc", "cc"), ("Date", "date"), ("Subject", "subject"))
-
-
-class BodyView(TextArea):
-    """Read-only text; TextArea never parses its content as markup."""
-
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="viewer.down"),
-        Binding("k", "cursor_up", "Up", show=False, id="viewer.up"),
-        Binding("g", "scroll_home", "Top", show=False, id="viewer.top"),
-        Binding("G", "scroll_end", "Bottom", show=False, id="viewer.bottom"),
-    ]
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", read_only=True, soft_wrap=True, show_line_numbers=False, id=id)
-        self.show_cursor = False
-
-    def show_text(self, text: str, *, keep_place: bool = False) -> None:
-        """`keep_place`: more of the same text arrived; the reader stays where they were."""
-        place = self.scroll_offset
-        self.load_text(safe_block(text))
-        if keep_place:
-            self.scroll_to(place.x, place.y, animate=False, immediate=True)
-            return
-        self.scroll_home(animate=False, immediate=True)
-        self.move_cursor((0, 0))
 
 
 class PartTree(Tree[MimePart | None]):
