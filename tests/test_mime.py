@@ -525,14 +525,16 @@ HTML_CASES = [
     ("whitespace collapsed", "a \n\t  b\n\n\nc", "a b c"),
     ("pre keeps whitespace", "<pre>a\n  b</pre>", "a\n  b"),
     ("blockquote", "<blockquote>quoted</blockquote>", "> quoted"),
-    ("image alt", '<img src="cid:x" alt="Logo">', "[Logo]"),
+    ("image alt", '<img src="cid:x" alt="Logo">', "[image: Logo]"),
     ("link equal to its text", '<a href="https://e.org">https://e.org</a>', "https://e.org"),
     ("mailto link", '<a href="mailto:a@e.org">a@e.org</a>', "a@e.org"),
     ("anchor and javascript links", '<a href="#top">top</a> <a href="javascript:x()">js</a>', "top js"),
-    ("same url twice", '<a href="u">a</a> <a href="u">b</a>', "a [1] b [1]\n\n[1] u"),
+    ("same url twice", '<a href="https://e.org/u">a</a> <a href="https://e.org/u">b</a>',
+     "a [1] b [1]\n\nLinks:\n[1] https://e.org/u"),
+    ("relative link: nothing to follow", '<a href="u">a</a>', "a"),
     ("outlook conditional comment", "<!--[if mso]><p>outlook</p><![endif]-->shown", "shown"),
-    ("unknown marked section", "<![foo[x]]>after", "<![foo[x]]>after"),
-    ("stray less-than", "a < b and c <d", "a < b and c <d"),
+    ("unknown marked section", "<![foo[x]]>after", "after"),  # a bogus comment, as browsers read it
+    ("stray less-than", "a < b and c <d", "a < b and c"),  # "<d" opens a tag, never closed
     ("unclosed comment hides the rest", "shown<!-- hidden", "shown"),
 ]
 
@@ -559,7 +561,7 @@ def test_html_hostile_input_stays_fast(html: str) -> None:
 def test_html_fetches_nothing() -> None:
     # Remote images and links are never fetched: they are text, nothing else.
     out = html_to_text('<img src="https://tracker.example/p.gif"><a href="https://e.org/x">go</a>')
-    assert out == "go [1]\n\n[1] https://e.org/x"
+    assert out == "go [1]\n\nLinks:\n[1] https://e.org/x"
 
 
 # --- real-world corpus --------------------------------------------------------------
@@ -930,8 +932,15 @@ def test_part_payload_gives_back_every_leafs_bytes(outer: list[bytes], inner: li
     assert {path for path, node in tree.items() if not node.children} == set(expected)  # the numbering of part_tree
     for path, data in expected.items():
         assert part_payload(raw, path) == data, path
-    for container in ("", "5"):  # the multipart, the attached message
-        assert part_payload(raw, container) is None
+    assert part_payload(raw, "") is None  # the multipart
+    # The attached message, as a message of its own (Enter opens it in the viewer): its
+    # leaves are numbered from 1 there. Re-serialised by the email package, so only the
+    # transfer-encoded ones are sure to keep every byte (a save fetches the server's bytes).
+    attached_alone = part_payload(raw, "5")
+    assert parse_message(attached_alone).subject == "inner"
+    for number, (data, encoding) in enumerate(zip(inner, ENCODINGS), 1):
+        if encoding != "8bit":
+            assert part_payload(attached_alone, str(number)) == data
     for missing in ("6", "5.4", "1.1", "0", "x", "2."):
         assert part_payload(raw, missing) is None
 
@@ -949,7 +958,8 @@ def test_part_payload_of_an_inner_single_part_message() -> None:
     raw = (b"MIME-Version: 1.0\r\n" b'Content-Type: multipart/mixed; boundary="' + SAVE_OUTER.encode() + b'"\r\n\r\n'
            + multipart_of(SAVE_OUTER, [b"Content-Type: text/plain\r\n\r\nhi", b"Content-Type: message/rfc822\r\n\r\n" + inner]))
     assert part_payload(raw, "2.1") == data  # numbered as IMAP does: the inner body is 2.1
-    assert part_payload(raw, "2") is None
+    inner_alone = part_payload(raw, "2")  # the attached message itself, to open it as one
+    assert parse_message(inner_alone).subject == "inner" and part_payload(inner_alone, "1") == data
 
 
 def test_part_payload_of_a_delivery_status_is_its_header_blocks() -> None:
@@ -983,10 +993,14 @@ def test_part_payload_never_raises_and_answers_for_every_leaf(message: tuple[byt
         if not node.path:
             single = not node.content_type.startswith("multipart/") and not any("raw text" in n for n in parsed.notes)
             assert got == (part_payload(raw, "1") if single else None)  # a single-part message's body
+        elif node.children and node.content_type.startswith("message/"):
+            assert isinstance(got, bytes), node  # an attached message: to open as a message
         elif node.children:
             assert got is None, node
-        else:  # a leaf; or a container whose parts the caps cut off, which has none to give
-            assert type(got) is (type(None) if "not shown" in node.note else bytes), node
+        else:  # a leaf; or a container whose parts the caps cut off, which has none to give,
+            # except an attached message: it is still a message, to open on its own
+            cut_container = "not shown" in node.note and not node.content_type.startswith("message/rfc822")
+            assert type(got) is (type(None) if cut_container else bytes), node
     assert part_payload(raw, "99.99") is None
     assert part_payload(raw, None) is None  # type: ignore[arg-type]
 
@@ -1000,3 +1014,123 @@ def test_an_overlong_parameter_header_is_read_up_to_a_cap_and_says_so():
     assert parsed.body.strip() == "hello"
     assert parsed.root.content_type == "text/plain" and parsed.root.charset == "utf-8"
     assert any("over 8 KB" in note for note in parsed.notes)
+
+
+# --- the HTML alternative on request (prefer_html) ---------------------------------------
+
+
+def test_prefer_html_takes_the_html_alternative() -> None:
+    raw = msg("Subject: alt\n" + ALTERNATIVE)
+    assert parse_message(raw).body == "The plain version."
+    chosen = parse_message(raw, prefer_html=True).body
+    assert "HTML" in chosen and "version." in chosen and "plain" not in chosen
+    assert chosen == part_text(raw, "2")  # the same text the part list shows for it
+
+
+def test_prefer_html_finds_the_html_inside_a_related_part_of_the_alternative() -> None:
+    related = multipart("rel", "Content-Type: text/html\n\n<p>Rich body</p>",
+                        "Content-Type: image/png\nContent-Disposition: inline\n\nPNG", subtype="related")
+    raw = msg("Subject: s\n" + multipart(
+        "mix",
+        multipart("alt", "Content-Type: text/plain\n\nPlain body", related, subtype="alternative"),
+        'Content-Type: text/plain\nContent-Disposition: attachment; filename="log.txt"\n\nlog',
+    ))
+    assert paths(parse_message(raw))["1.2.1"].content_type == "text/html"
+    assert parse_message(raw).body == "Plain body"
+    assert "Rich body" in parse_message(raw, prefer_html=True).body
+
+
+def test_prefer_html_only_within_a_multipart_alternative() -> None:
+    # An HTML part beside the text in a mixed message is another part, not another rendering.
+    raw = msg("Subject: s\n" + multipart("mix", "Content-Type: text/plain\n\nThe text",
+                                          "Content-Type: text/html\n\n<p>A page</p>"))
+    assert parse_message(raw, prefer_html=True).body == "The text"
+    # Neither does an HTML alternative inside an attached message count.
+    attached = msg("Subject: s\n" + multipart("mix", "Content-Type: text/plain\n\nThe text",
+                                               "Content-Type: message/rfc822\n\n" + "Subject: inner\n" + ALTERNATIVE))
+    assert parse_message(attached, prefer_html=True).body == "The text"
+
+
+def test_prefer_html_keeps_the_text_when_the_html_is_blank() -> None:
+    raw = msg("Subject: s\n" + multipart("alt", "Content-Type: text/plain\n\nReal text",
+                                          "Content-Type: text/html\n\n<html><body> </body></html>",
+                                          subtype="alternative"))
+    assert parse_message(raw, prefer_html=True).body == "Real text"
+
+
+# --- summaries above the body: bounces and invitations ---------------------------------------
+
+DSN_BODY = ("Reporting-MTA: dns; mx.example.org\n\n"
+            "Final-Recipient: rfc822; bob@example.org\nAction: failed\nStatus: 5.1.1\n"
+            "Diagnostic-Code: smtp; 550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown\n")
+
+
+def _bounce() -> bytes:
+    return msg("Subject: Undelivered Mail Returned to Sender\n" + multipart(
+        "r", "Content-Type: text/plain\n\nYour message could not be delivered.",
+        "Content-Type: message/delivery-status\n\n" + DSN_BODY,
+        "Content-Type: text/rfc822-headers\n\nSubject: original\n",
+        subtype="report", extra="; report-type=delivery-status"))
+
+
+def test_a_bounce_gets_its_report_in_plain_words() -> None:
+    parsed = parse_message(_bounce())
+    assert parsed.summary.splitlines() == [
+        "Delivery failed: bob@example.org",
+        "  Why: 550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown",
+        "  Meaning: the address does not exist (5.1.1)",
+        "  Reported by: mx.example.org",
+    ]
+    assert parsed.body == "Your message could not be delivered."  # the rest unchanged
+
+
+def test_the_report_part_shows_its_summary_then_its_fields() -> None:
+    summary, fields = part_text(_bounce(), "2").split("\n\n", 1)
+    assert summary == parse_message(_bounce()).summary
+    assert fields.startswith("Reporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; bob@example.org")
+
+
+def test_a_bounce_from_the_corpus_and_ordinary_mail() -> None:
+    bounce = parse_message((CORPUS / "flanker" / "zed.eml").read_bytes())
+    assert bounce.summary.startswith("Delivery failed: asdfasdf")
+    assert "  Meaning: the address does not exist (5.1.1)" in bounce.summary.splitlines()
+    assert parse_message(msg("Subject: Lunch?", "noon?")).summary == ""
+
+
+INVITE = ("BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nSUMMARY:Design review\r\n"
+          "DTSTART;VALUE=DATE:20250310\r\nLOCATION:Room 2\r\n"
+          "ORGANIZER;CN=Alice:mailto:alice@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+INVITE_SUMMARY = ["Invitation", "  What: Design review", "  When: Mon 10 Mar 2025, all day", "  Where: Room 2",
+                  "  Organizer: Alice <alice@example.org>"]
+
+
+def test_an_invitation_gets_its_summary_and_the_body_stays() -> None:
+    raw = msg("Subject: Invitation: Design review\n" + multipart(
+        "mix",
+        multipart("alt", "Content-Type: text/plain\n\nYou are invited.",
+                  'Content-Type: text/calendar; method=REQUEST; charset="utf-8"\n\n' + INVITE, subtype="alternative"),
+        'Content-Type: application/ics; name="invite.ics"\nContent-Disposition: attachment; filename="invite.ics"\n'
+        "Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(INVITE.encode()).decode(),
+    ))
+    parsed = parse_message(raw)
+    assert parsed.summary.splitlines() == INVITE_SUMMARY  # once, though the invite comes twice
+    assert parsed.body == "You are invited."
+    for path in ("1.2", "2"):  # the text/calendar part, and the .ics attachment
+        summary, rest = part_text(raw, path).split("\n\n", 1)
+        assert summary.splitlines() == INVITE_SUMMARY, path
+        assert ("BEGIN:VCALENDAR" in rest) if path == "1.2" else (BINARY_NOTE in rest)
+
+
+def test_a_message_that_is_only_an_invitation() -> None:
+    parsed = parse_message(msg("Subject: s\nContent-Type: text/calendar; charset=utf-8", INVITE))
+    assert parsed.summary.splitlines() == INVITE_SUMMARY
+    assert part_text(msg("Subject: s\nContent-Type: text/calendar", INVITE), "1").startswith("Invitation\n")
+
+
+def test_a_broken_calendar_or_report_leaves_no_summary_and_no_error() -> None:
+    raw = msg("Subject: s\n" + multipart("mix", "Content-Type: text/plain\n\nhi",
+                                          "Content-Type: text/calendar\n\nBEGIN:VEVENT\r\n\x00\xff garbage",
+                                          "Content-Type: message/delivery-status\n\n\n\nnot: a report\n"))
+    parsed = parse_message(raw)
+    assert parsed.summary == "" and parsed.body == "hi"
+    assert part_text(raw, "2").startswith("BEGIN:VEVENT")

@@ -496,3 +496,43 @@ def test_dovecot_corpus_never_breaks_the_parser(dovecot_client, capsys) -> None:
     with capsys.disabled():  # a report, not a verdict: the two parsers read broken MIME differently
         print(f"\ncorpus: {len(stored)} stored, unreadable by imapclient: {unreadable or 'none'}, "
               f"{len(disagreeing)} trees differ from mime's; differences by kind: {kinds}")
+
+
+# --- the HTML alternative on request (prefer_html) ---------------------------------------
+
+EMPTY_HTML = b'("text" "html" ("charset" "utf-8") NIL NIL "7bit" 0 0 NIL NIL NIL NIL)'
+PNG = b'("image" "png" ("name" "logo.png") "<logo>" NIL "base64" 80 NIL ("inline" NIL) NIL NIL)'
+HTML_ATTACHMENT = b'("text" "html" NIL NIL NIL "7bit" 50 2 NIL ("attachment" ("filename" "page.html")) NIL NIL)'
+
+
+@pytest.mark.parametrize(("structure_text", "plain", "html"), [
+    (mixed(TEXT, HTML, subtype=b"alternative"), "1", "2"),
+    # the HTML inside a related part of the alternative, the whole beside an attachment
+    (mixed(mixed(TEXT, mixed(HTML, PNG, subtype=b"related"), subtype=b"alternative"), PDF), "1.1", "1.2.1"),
+    (mixed(TEXT, HTML), "1", "1"),  # mixed: the HTML is another part, not another rendering
+    (mixed(TEXT, EMPTY_HTML, subtype=b"alternative"), "1", "1"),  # nothing in the HTML: keep the text
+    (mixed(mixed(TEXT, HTML_ATTACHMENT, subtype=b"alternative")), "1.1", "1.1"),  # an attached page
+    (mixed(TEXT, rfc822(mixed(TEXT, HTML, subtype=b"alternative"))), "1", "1"),  # inside an attached message
+    (mixed(HTML, PDF), "1", "1"),  # only HTML: the same either way
+])
+def test_choose_body_prefer_html_takes_the_html_alternative(structure_text, plain, html) -> None:
+    root = tree(structure_text)[0]
+    assert choose_body(root).path == plain
+    assert choose_body(root, prefer_html=True).path == html
+
+
+def test_dovecot_prefer_html_bodies_match_mime(dovecot_client) -> None:
+    # The two paths, whole message and BODYSTRUCTURE, pick the same HTML part.  Not for
+    # an HTML that is only an image: mime sees it is blank and keeps the text, the
+    # BODYSTRUCTURE can only tell empty.
+    messages = {name: _crlf(text) for name, text in WELL_FORMED.items()}
+    messages["related"] = _crlf(WELL_FORMED["related"].replace('<img src="cid:i">', '<p>rich</p><img src="cid:i">'))
+    stored = _load(dovecot_client, "StructurePreferHtml", list(messages.values()))
+    chosen = {}
+    for name, (uid, raw) in zip(messages, stored):
+        root, _notes = parse_structure(_structure_of(dovecot_client, uid))
+        body = choose_body(root, prefer_html=True)
+        assert mime.parse_message(raw, prefer_html=True).body == mime.part_text(raw, body.path), name
+        chosen[name] = body.path
+    assert chosen["alternative"] == "2" and chosen["related"] == "2.1"
+    assert chosen["single"] == "1" and chosen["pdf"] == "1" and chosen["rfc822-multi"] == "1"

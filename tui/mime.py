@@ -28,14 +28,16 @@ import functools
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesHeaderParser
+from email.policy import compat32
 
+from tui import calendar_summary, dsn
 from tui.html_text import html_to_text
 from tui.mime_decode import decode_header_value, decode_text, guess_decode, header_text
 from tui.mime_params import POLICY as _POLICY
 from tui.mime_params import overlong_parameters as _overlong_parameters
 from tui.mime_params import part_meta as _meta
 from tui.models import MimePart
-from tui.part_walk import CappedWalk, body_candidates
+from tui.part_walk import CappedWalk, alternative_html, body_candidates
 from tui.timefmt import human_size
 
 __all__ = ["ParsedMessage", "leaf_description", "html_to_text", "parse_message", "part_payload", "part_text", "part_tree"]
@@ -52,6 +54,8 @@ _HARD_MAX_DEPTH = 100
 # message/* types (delivery-status, disposition-notification, external-body, partial)
 # are leaves whose content is shown as text.
 _ENCAPSULATED = frozenset({"message/rfc822", "message/global"})
+# Parts summarized in plain words above the body (tui.calendar_summary).
+_CALENDAR_TYPES = frozenset({"text/calendar", "application/ics"})
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,9 @@ class ParsedMessage:
     root: MimePart
     body: str
     notes: tuple[str, ...] = ()
+    # Shown above the body: a bounce's delivery report or an invitation in plain
+    # words (tui.dsn, tui.calendar_summary); not display-safe, like the rest.
+    summary: str = ""
 
 
 # --- small guarded accessors ------------------------------------------------------
@@ -169,13 +176,21 @@ class _Walk(CappedWalk):
 
     Our own walk rather than `Message.walk()`, which has no caps.  Also records every
     node's Message by path, and which leaves belong to the message itself (not to an
-    attached message), for choosing the body.
+    attached message), with their paths, for choosing the body.
     """
 
     def __init__(self, max_depth: int, max_parts: int) -> None:
         super().__init__(max_depth, max_parts)
         self.by_path: dict[str, tuple[MimePart, Message, bool]] = {}  # node, part, container?
-        self.own_leaves: list[Message] = []
+        self.own_leaves: list[tuple[str, Message]] = []
+
+    def alternatives(self) -> set[str]:
+        """Paths of the multipart/alternative nodes that have parts."""
+        return {
+            path
+            for path, (node, _part, container) in self.by_path.items()
+            if container and node.content_type == "multipart/alternative"
+        }
 
     def root(self, msg: Message) -> MimePart:
         return self._build(msg, "", 0, root=True, attached=False)
@@ -199,7 +214,7 @@ class _Walk(CappedWalk):
             if leaf_note:
                 notes.append(leaf_note)
             if not attached:
-                self.own_leaves.append(part)
+                self.own_leaves.append((path, part))
         node = MimePart(
             path=path,
             content_type=ctype,
@@ -227,22 +242,26 @@ class _Walk(CappedWalk):
         return len(_payload_bytes(part)), note
 
 
-def _choose_body(leaves: list[Message]) -> tuple[str, str]:
+def _choose_body(walk: _Walk, *, prefer_html: bool = False) -> tuple[str, str]:
     """The text to show first, and its decoding note: text/plain, else HTML as text
-    (also when the text/plain is empty), else a broken multipart as text, else a note."""
-    plain, html, broken, attached_text = body_candidates(
-        leaves, _ctype, lambda part: _meta(part).disposition == "attachment"
-    )
+    (also when the text/plain is empty), else a broken multipart as text, else a note.
+    With `prefer_html`, the text/plain's HTML alternative first, if it has text."""
+    leaves = walk.own_leaves  # (path, part)
+    kind, attached = (lambda leaf: _ctype(leaf[1])), (lambda leaf: _meta(leaf[1]).disposition == "attachment")
+    plain, html, broken, attached_text = body_candidates(leaves, kind, attached)
+    if prefer_html and plain is not None:
+        other = alternative_html(plain, leaves, kind, attached, lambda leaf: leaf[0], walk.alternatives())
+        text, note = _text_of(other[1]) if other is not None else ("", "")
+        if text.strip():
+            return text, note
     if plain is not None:
-        text, note = _text_of(plain)
+        text, note = _text_of(plain[1])
         # An empty text/plain beside real HTML is a generator's placeholder.
         if text.strip() or html is None:
             return text, note
-    if html is not None:
-        return _text_of(html)
-    for part in (broken, attached_text):  # a mail that is only a .txt attachment
-        if part is not None:
-            return _text_of(part)
+    for leaf in (html, broken, attached_text):  # the last: a mail that is only a .txt attachment
+        if leaf is not None:
+            return _text_of(leaf[1])
     return NO_TEXT, ""
 
 
@@ -313,7 +332,7 @@ def _fallback(raw: bytes, note: str) -> ParsedMessage:
     return _parsed(msg, root, guess_decode(body), [note])
 
 
-def _parsed(msg: Message | None, root: MimePart, body: str, notes: list[str]) -> ParsedMessage:
+def _parsed(msg: Message | None, root: MimePart, body: str, notes: list[str], summary: str = "") -> ParsedMessage:
     def get(name: str) -> str:
         return header_text(msg, name, join=name in ("from", "to", "cc")) if msg is not None else ""
 
@@ -326,18 +345,42 @@ def _parsed(msg: Message | None, root: MimePart, body: str, notes: list[str]) ->
         root=root,
         body=body,
         notes=tuple(dict.fromkeys(n for n in notes if n)),  # each note once, in order
+        summary=summary,
     )
 
 
-def parse_message(raw: bytes, *, max_depth: int = 40, max_parts: int = 2000) -> ParsedMessage:
-    """Parse a whole message (RFC 5322 bytes) for display.  Never raises."""
+def _calendar_summary(part: Message) -> str:
+    data = _payload_bytes(part)[: calendar_summary.MAX_INPUT]
+    return calendar_summary.summarize(decode_text(data, _charset(part))[0])
+
+
+def _summary(msg: Message, walk: _Walk) -> str:
+    """A bounce's report and the first invitation among the message's own parts, in
+    plain words; "" for other mail."""
+    try:
+        found = [dsn.summarize(msg)]
+        calendar = next((part for _path, part in walk.own_leaves if _ctype(part) in _CALENDAR_TYPES), None)
+        if calendar is not None:
+            found.append(_calendar_summary(calendar))
+        return "\n\n".join(text for text in found if text)
+    except Exception:  # the summary is a convenience: never at the cost of the message
+        return ""
+
+
+def parse_message(
+    raw: bytes, *, max_depth: int = 40, max_parts: int = 2000, prefer_html: bool = False
+) -> ParsedMessage:
+    """Parse a whole message (RFC 5322 bytes) for display.  Never raises.
+
+    The body is the text/plain, or with `prefer_html` the HTML of a
+    multipart/alternative that offers both (as text)."""
     raw = _as_bytes(raw)
     msg, walk, note = _analyse(raw, *_caps(max_depth, max_parts))
     if msg is None or walk is None:
         return _fallback(raw, note)
     try:
-        body, body_note = _choose_body(walk.own_leaves)
-        return _parsed(msg, walk.by_path[""][0], body, [*walk.notes, body_note])
+        body, body_note = _choose_body(walk, prefer_html=prefer_html)
+        return _parsed(msg, walk.by_path[""][0], body, [*walk.notes, body_note], _summary(msg, walk))
     except Exception as exc:
         return _fallback(raw, f"message could not be shown ({type(exc).__name__}); shown as raw text")
 
@@ -369,7 +412,7 @@ def _message_text(msg: Message, max_depth: int, max_parts: int) -> str:
             lines.append(f"{label}: {value}")
     walk = _Walk(max_depth, max_parts)
     walk.root(msg)
-    return "\n".join(lines) + "\n\n" + _choose_body(walk.own_leaves)[0]
+    return "\n".join(lines) + "\n\n" + _choose_body(walk)[0]
 
 
 def _node_text(node: MimePart, part: Message, container: bool, max_depth: int, max_parts: int) -> str:
@@ -387,10 +430,18 @@ def _node_text(node: MimePart, part: Message, container: bool, max_depth: int, m
         lines += ["  " + _describe(child) for child in node.children]
         return "\n".join(lines)
     if ctype in _ENCAPSULATED or ctype.startswith(("text/", "multipart/")):
-        return _text_of(part)[0]
+        text = _text_of(part)[0]
+        return _with_summary(calendar_summary.summarize(text), text) if ctype in _CALENDAR_TYPES else text
     if ctype.startswith("message/"):
-        return _message_leaf_text(part)
+        text = _message_leaf_text(part)
+        return _with_summary(dsn.summarize(part), text) if ctype in dsn.DSN_TYPES else text
+    if ctype in _CALENDAR_TYPES:
+        return _with_summary(_calendar_summary(part), leaf_description(node))
     return leaf_description(node)
+
+
+def _with_summary(summary: str, text: str) -> str:
+    return f"{summary}\n\n{text}" if summary else text
 
 
 def leaf_description(node: MimePart) -> str:
@@ -432,10 +483,25 @@ def part_text(raw: bytes, path: str, *, max_depth: int = 40, max_parts: int = 20
         return f"(part {path!r} could not be shown: {type(exc).__name__})"
 
 
+def _message_bytes(msg: Message) -> bytes:
+    """An attached message written out again. Our policy refolds headers, and fails on
+    some hostile ones; compat32 writes them back as they came, but as bytes it fails on
+    the parser's own replacement characters, which as text it keeps."""
+    try:
+        return msg.as_bytes(policy=_POLICY)
+    except Exception:
+        pass
+    try:
+        return msg.as_bytes(policy=compat32)
+    except Exception:
+        return msg.as_string(policy=compat32).encode("utf-8", "surrogateescape")
+
+
 def part_payload(raw: bytes, path: str, *, max_depth: int = 40, max_parts: int = 2000) -> bytes | None:
     """The transfer-decoded bytes of leaf `path` (numbered as in `part_tree`; "" is a
-    single-part message's body), to save it. None when there is no such leaf (a container,
-    a path past the caps). Never raises.
+    single-part message's body), to save or open it; an attached message's (message/rfc822)
+    as a message of its own. None when there is no such part, or it is a multipart (a path
+    past the caps). Never raises.
 
     A message/* leaf the parser split into header blocks (delivery-status...) comes back
     re-serialised from them, the nearest there is to its bytes. When the parser gave up,
@@ -450,9 +516,14 @@ def part_payload(raw: bytes, path: str, *, max_depth: int = 40, max_parts: int =
         found = walk.by_path.get(path)
         if path == "" and found is not None and not found[0].content_type.startswith("multipart/"):
             found = walk.by_path.get("1")  # the root of a single-part message: its body is part "1"
-        if found is None or found[2]:  # (a container)
+        if found is None:
             return None
-        node, part, _container = found
+        node, part, container = found
+        if container and node.content_type in ("message/rfc822", "message/global"):
+            inner = _sub_messages(part)
+            return _message_bytes(inner[0]) if inner else _payload_bytes(part)
+        if container:
+            return None
         blocks = _sub_messages(part) if node.content_type.startswith("message/") else None
         if not blocks:
             return _payload_bytes(part)

@@ -5,7 +5,7 @@ choice of body must agree, or a part saved would not be the part shown. No Textu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -55,3 +55,25 @@ def body_candidates(leaves: list[T], ctype: Callable[[T], str], attached: Callab
         elif kind.startswith("multipart/") and broken is None:
             broken = part
     return plain, html, broken, attached_text
+
+
+def alternative_html(
+    plain: T, leaves: list[T], ctype: Callable[[T], str], attached: Callable[[T], bool],
+    path: Callable[[T], str], alternatives: Collection[str],
+) -> T | None:
+    """The text/html leaf offered as an alternative to `plain`: the first HTML leaf
+    inside the nearest multipart/alternative around `plain` that has one (`alternatives`
+    are the paths of the multipart/alternative nodes); None when there is none.
+
+    Only there is the HTML the same message as the plain text; an HTML part elsewhere
+    (a second part of a mixed message) is not another rendering of it."""
+    html = [leaf for leaf in leaves if ctype(leaf) == "text/html" and not attached(leaf)]
+    ancestor = path(plain)
+    while ancestor and html:  # "1.2.3" -> "1.2", "1", "" (the root)
+        ancestor = ancestor.rpartition(".")[0]
+        if ancestor in alternatives:
+            prefix = f"{ancestor}." if ancestor else ""
+            found = next((leaf for leaf in html if path(leaf).startswith(prefix)), None)
+            if found is not None:
+                return found
+    return None

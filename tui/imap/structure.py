@@ -26,7 +26,7 @@ from urllib.parse import unquote_to_bytes
 
 from tui.mime_decode import decode_filename, decode_text
 from tui.models import MimePart
-from tui.part_walk import CappedWalk, body_candidates
+from tui.part_walk import CappedWalk, alternative_html, body_candidates
 
 __all__ = ["MALFORMED", "choose_body", "content_section", "is_valid_section", "parse_structure"]
 
@@ -349,18 +349,33 @@ def _own_leaves(node: MimePart, attached: bool, out: list[MimePart]) -> None:
         _own_leaves(child, inner_attached, out)
 
 
-def choose_body(root: MimePart) -> MimePart | None:
+def _alternatives(root: MimePart) -> set[str]:
+    """Paths of the multipart/alternative nodes that have parts."""
+    found, todo = set(), [root]
+    while todo:
+        node = todo.pop()
+        if node.children and node.content_type == "multipart/alternative":
+            found.add(node.path)
+        todo.extend(node.children)
+    return found
+
+
+def choose_body(root: MimePart, *, prefer_html: bool = False) -> MimePart | None:
     """The leaf to show first, as `tui.mime` chooses it: text/plain, else text/html (also
     when the text/plain is empty), else a multipart without parts, else a text/plain
-    attachment; None when there is no text."""
+    attachment; None when there is no text.  With `prefer_html`, the text/plain's HTML
+    alternative first, unless it is empty."""
     leaves: list[MimePart] = []
     try:
         _own_leaves(root, False, leaves)
     except Exception:  # RecursionError on a tree not built here
         return None
-    plain, html, broken, attached_text = body_candidates(
-        leaves, lambda part: part.content_type, lambda part: part.attachment
-    )
+    kind, attached = (lambda part: part.content_type), (lambda part: part.attachment)
+    plain, html, broken, attached_text = body_candidates(leaves, kind, attached)
+    if prefer_html and plain is not None:
+        other = alternative_html(plain, leaves, kind, attached, lambda part: part.path, _alternatives(root))
+        if other is not None and other.size > 0:
+            return other
     # An empty text/plain beside real HTML is a generator's placeholder.  Without the
     # content only "empty" can be told, not "blank".
     if plain is not None and (plain.size > 0 or html is None):
