@@ -301,3 +301,104 @@ async def test_confirm_long_body_scrolls_and_keeps_the_buttons_on_screen():
         await pilot.press("y")
         await pilot.pause()
         assert app.results == [True]
+
+
+# --- PromptScreen with path completion --------------------------------------------
+
+
+def path_prompt(value: str) -> Callable[[], PromptScreen]:
+    return lambda: PromptScreen("Save as:", value=value, hint="A folder saves it there.", complete_paths=True)
+
+
+def make_tree(root):
+    (root / "alpha_one").mkdir()
+    (root / "alpha_two.txt").write_text("x")
+    (root / "beta.txt").write_text("x")
+    (root / ".hidden").mkdir()
+
+
+async def press_tab(app, pilot) -> None:
+    await pilot.press("tab")
+    await app.workers.wait_for_complete()  # the listing runs off the event loop
+    await pilot.pause()
+
+
+async def test_prompt_tab_completes_the_common_start_and_lists_the_candidates(tmp_path):
+    make_tree(tmp_path)
+    app = Host(path_prompt(f"{tmp_path}/al"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        field = app.screen.query_one(Input)
+        await press_tab(app, pilot)
+        assert field.value == f"{tmp_path}/alpha_"
+        assert field.cursor_position == len(field.value)
+        hint = text_of(app.screen.query_one("#prompt-hint"))
+        assert "alpha_one/  alpha_two.txt" in hint
+        assert "Tab completes" in hint
+        assert app.focused is field  # Tab did not move the focus away
+        await pilot.press("o")
+        await press_tab(app, pilot)
+        assert field.value == f"{tmp_path}/alpha_one/"
+        assert "A folder saves it there." in text_of(app.screen.query_one("#prompt-hint"))
+        await pilot.press(*"report.pdf", "enter")
+        await pilot.pause()
+        assert app.results == [f"{tmp_path}/alpha_one/report.pdf"]
+
+
+async def test_prompt_tab_says_when_nothing_matches_and_keeps_the_text(tmp_path):
+    make_tree(tmp_path)
+    app = Host(path_prompt(f"{tmp_path}/zz"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await press_tab(app, pilot)
+        assert app.screen.query_one(Input).value == f"{tmp_path}/zz"
+        assert "No match." in text_of(app.screen.query_one("#prompt-hint"))
+        assert app.results == []
+
+
+async def test_prompt_tab_lists_at_most_eight_names_shown_literally(tmp_path):
+    for i in range(11):
+        (tmp_path / f"f{i:02}[red]x").write_text("")
+    app = Host(path_prompt(f"{tmp_path}/f"))
+    async with app.run_test(size=(120, 24)) as pilot:
+        await pilot.pause()
+        await press_tab(app, pilot)
+        assert app.screen.query_one(Input).value == f"{tmp_path}/f"  # f00.. f10 share only "f"
+        first_line = text_of(app.screen.query_one("#prompt-hint")).splitlines()[0]
+        assert first_line.split("  ") == [f"f{i:02}[red]x" for i in range(8)] + ["+3 more"]
+
+
+async def test_prompt_tilde_stays_in_the_text(tmp_path, monkeypatch):
+    make_tree(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    app = Host(path_prompt("~/be"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await press_tab(app, pilot)
+        assert app.screen.query_one(Input).value == "~/beta.txt"
+
+
+async def test_prompt_suggests_the_rest_of_a_unique_match(tmp_path):
+    make_tree(tmp_path)
+    app = Host(path_prompt(f"{tmp_path}/"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("b")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        field = app.screen.query_one(Input)
+        assert field.value == f"{tmp_path}/b"
+        await pilot.press("right")  # at the end of the text: accepts the suggestion
+        assert field.value == f"{tmp_path}/beta.txt"
+
+
+async def test_prompt_without_path_completion_keeps_tab_for_focus():
+    app = Host(prompt("Projects/"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        field = app.screen.query_one(Input)
+        assert field.suggester is None
+        await pilot.press("tab")
+        await pilot.pause()
+        assert field.value == "Projects/"
+        assert "Tab" not in text_of(app.screen.query_one("#prompt-hint"))

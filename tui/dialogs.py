@@ -1,4 +1,5 @@
-"""Small reusable modal dialogs: a yes/no confirmation and a one-line text prompt.
+"""Small reusable modal dialogs: a yes/no confirmation and a one-line text prompt
+(which can complete file paths with Tab).
 
 Every string shown goes through `safe_line` and reaches the widgets as `rich.text.Text`,
 never as markup: titles and bodies quote mailbox names and subjects, which are server
@@ -7,19 +8,24 @@ text.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.suggester import Suggester
 from textual.widgets import Button, Input, Static
 
+from .path_completion import Completion, complete_soon
 from .safe_text import safe_line
 
-__all__ = ["ConfirmScreen", "PromptScreen"]
+__all__ = ["ConfirmScreen", "PathSuggester", "PromptScreen"]
 
 _BODY_LINES = 200  # a body longer than this is cut (it scrolls up to there)
+_CANDIDATES_SHOWN = 8  # names listed under a path prompt after an ambiguous Tab
 
 
 def _body_text(body: str) -> Text:
@@ -135,9 +141,33 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(bool(answer))
 
 
+class PathSuggester(Suggester):
+    """Shows, dimmed after the cursor, what Tab would complete the typed path to.
+
+    The folder is listed in a thread of its own (tui.path_completion): a hung network
+    folder leaves the suggestion empty, never the screen frozen.  No cache: the folder
+    may change while the prompt is open.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        completion = await complete_soon(value, home=_home(), timeout=1.0)
+        if completion.text != value and completion.text.startswith(value):
+            return completion.text
+        return None
+
+
 class PromptScreen(ModalScreen[str | None]):
     """Asks for one line of text: Enter dismisses with it stripped (None when empty),
-    Escape with None.  The input starts with `value`, the cursor at its end."""
+    Escape with None.  The input starts with `value`, the cursor at its end.
+
+    With `complete_paths=True` the text is a file path: Tab completes it like a shell
+    (the candidates, when several match, are listed under the input) and the rest of a
+    unique match is suggested as you type (Right accepts it).  Tab never leaves the
+    input then.
+    """
 
     DEFAULT_CSS = """
     PromptScreen {
@@ -160,14 +190,26 @@ class PromptScreen(ModalScreen[str | None]):
     }
     """
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="prompt.cancel"),
+        Binding("tab", "complete_path", "Complete", show=False, id="prompt.complete"),
+    ]
 
-    def __init__(self, title: str, *, value: str = "", hint: str = "", placeholder: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        *,
+        value: str = "",
+        hint: str = "",
+        placeholder: str = "",
+        complete_paths: bool = False,
+    ) -> None:
         super().__init__()
         self._title = title
         self._value = value or ""
         self._hint = hint
         self._placeholder = placeholder
+        self._complete_paths = complete_paths
         self._answered = False
 
     def compose(self) -> ComposeResult:
@@ -177,11 +219,16 @@ class PromptScreen(ModalScreen[str | None]):
                 value=self._value,
                 placeholder=safe_line(self._placeholder, 200),
                 select_on_focus=False,
+                suggester=PathSuggester() if self._complete_paths else None,
                 id="prompt-input",
             )
-            hint = safe_line(self._hint)
-            keys = "Enter OK \u00b7 Esc cancel"
-            yield Static(Text(f"{hint}\n{keys}" if hint else keys, style="dim"), id="prompt-hint")
+            yield Static(self._hint_text(safe_line(self._hint)), id="prompt-hint")
+
+    def _hint_text(self, first_line: str) -> Text:
+        keys = "Enter OK \u00b7 Esc cancel"
+        if self._complete_paths:
+            keys = "Tab completes \u00b7 " + keys
+        return Text(f"{first_line}\n{keys}" if first_line else keys, style="dim")
 
     def on_mount(self) -> None:
         field = self.query_one("#prompt-input", Input)
@@ -197,8 +244,50 @@ class PromptScreen(ModalScreen[str | None]):
     def action_cancel(self) -> None:
         self._answer(None)
 
+    def action_complete_path(self) -> None:
+        if not self._complete_paths:
+            self.focus_next()  # what Tab does on any other screen
+            return
+        value = self.query_one("#prompt-input", Input).value
+        self.run_worker(self._complete(value), group="prompt-complete", exclusive=True, exit_on_error=False)
+
+    async def _complete(self, value: str) -> None:
+        completion = await complete_soon(value, home=_home())
+        field = self.query_one("#prompt-input", Input)
+        if field.value != value:  # typed on meanwhile: this answer is for old text
+            return
+        if completion.text != value:
+            field.value = completion.text
+            field.cursor_position = len(completion.text)
+        self.query_one("#prompt-hint", Static).update(self._hint_text(_completion_line(completion, self._hint)))
+
     def _answer(self, answer: str | None) -> None:
         if self._answered:
             return
         self._answered = True
         self.dismiss(answer)
+
+
+def _home() -> Path:
+    try:
+        return Path.home()
+    except (RuntimeError, KeyError):  # no $HOME and no password entry: "~" completes nothing
+        return Path("/nonexistent")
+
+
+def _completion_line(completion: Completion, hint: str) -> str:
+    """The line under a path prompt after Tab: the candidates, or why there are none,
+    or the prompt's own hint again once the path was completed."""
+    if completion.candidates:
+        shown = [safe_line(name, 60) for name in completion.candidates[:_CANDIDATES_SHOWN]]
+        line = "  ".join(shown)
+        more = len(completion.candidates) - len(shown)
+        if more > 0:
+            line += f"  +{more} more"
+    elif completion.note:
+        line = completion.note[:1].upper() + completion.note[1:] + "."
+    else:
+        line = hint
+    if completion.partial:
+        line += " (a big folder: only its first entries were looked at)"
+    return safe_line(line, 2000)
