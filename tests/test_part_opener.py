@@ -328,7 +328,8 @@ def test_no_program_at_all_says_what_to_do(opener, caps, no_opener):
     answer = opener.command_for("application/pdf", path)
     if sys.platform != "darwin":
         assert answer == NoProgram(
-            "No program to open application/pdf: add a line to ~/.mailcap or install xdg-utils."
+            "No program to open application/pdf: add a line to ~/.mailcap or install xdg-utils, "
+            "or press S to save it."
         )
     hostile = opener.command_for("application/pdf\x1b]52;c;x\x07", path)
     assert "this part" in hostile.reason and "\x1b" not in hostile.reason

@@ -55,6 +55,7 @@ from .palette import palette_commands
 from .ordering import OrderingMixin
 from .searching import SearchMixin
 from .triage import TriageMixin
+from .opening import PartOpeningMixin
 from .viewing import ViewerMixin
 from .imap.worker import ImapWorker
 from .models import Mailbox, SelectedMailbox
@@ -79,7 +80,7 @@ class ImapResult(Message):
         self.result = result
 
 
-class MailApp(ViewerMixin, SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[None]):
+class MailApp(ViewerMixin, PartOpeningMixin, SearchMixin, OrderingMixin, TriageMixin, MailboxAdminMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tui-mail"
     # The screen gets -narrow below 100 columns: app.tcss gives the list and viewer the room.
@@ -107,13 +108,15 @@ class MailApp(ViewerMixin, SearchMixin, OrderingMixin, TriageMixin, MailboxAdmin
         debug_imap: Path | None = None,
         search_history: Path | None = None,
         list_prefs: Path | None = None,
+        viewer_prefs: Path | None = None,
         started: AccountSession | None = None,
     ) -> None:
         """`account` opens first; `others` are further accounts, each its own tree root.
 
         A secret of None means: ask the user in the app, and keep it in memory only.
         `debug_imap` also writes every account's protocol trace to that file.
-        `search_history` keeps the search bar's queries; None keeps them in memory only.
+        `search_history` keeps the search bar's queries, `list_prefs` each mailbox's order,
+        `viewer_prefs` the viewer's choices per account; None keeps them in memory only.
         `started`: the first account's session, already connecting (AccountSession.start_early).
         """
         super().__init__()
@@ -135,7 +138,8 @@ class MailApp(ViewerMixin, SearchMixin, OrderingMixin, TriageMixin, MailboxAdmin
         self._opening: bytes | None = None  # the mailbox of _select_request
         self._notice_after_open = ""  # said once INBOX is open again (the notice clears then)
         self._unopenable: set[tuple[str, bytes]] = set()  # (account, mailbox) a SELECT failed for: never auto-opened
-        self._init_viewer()
+        self._init_viewer(viewer_prefs)
+        self._init_opening()
         self._loaded = 0
         self._row_requests: dict[int, tuple[int, ...]] = {}  # FetchEnvelopes id -> its UIDs
         self._init_triage()
@@ -203,6 +207,7 @@ class MailApp(ViewerMixin, SearchMixin, OrderingMixin, TriageMixin, MailboxAdmin
         self._start_sessions()
 
     def on_unmount(self) -> None:
+        self._cleanup_opened_files()
         for session in self.sessions.values():
             session.stop()
             session.options["trace"].close()
@@ -479,8 +484,10 @@ class MailApp(ViewerMixin, SearchMixin, OrderingMixin, TriageMixin, MailboxAdmin
 
     def action_back(self) -> None:
         """Esc: close the message; with none open, leave the search."""
-        if self.query_one(MessageView).display:
-            self.close_viewer()
+        viewer = self.query_one(MessageView)
+        if viewer.display:
+            if not viewer.leave_attached():
+                self.close_viewer()
         elif self.search_active or self.query_one(SearchBar).display:
             self.clear_search()
 

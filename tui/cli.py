@@ -155,12 +155,15 @@ def run_account(args: argparse.Namespace) -> int:
     started = _start_early(account, secret, args, worker_options)
     from .app import MailApp  # Textual: half a second of imports, while the worker connects
     from .gc_tuning import tune_gc
+    from .widgets.image_view import probe_terminal_graphics
 
     app = MailApp(account, secret, others=others, read_only=args.read_only, debug_imap=_debug_path(args),
                   search_history=user_state_path("tui-mail") / "search-history",
                   list_prefs=user_state_path("tui-mail") / "list-order.json",
+                  viewer_prefs=user_state_path("tui-mail") / "viewer.json",
                   worker_options=worker_options, started=started)
     tune_gc()
+    probe_terminal_graphics()  # before Textual reads the terminal: see tui.widgets.image_view
     app.run()
     for failure in app.startup_failures:
         print(f"tui-mail: {failure}", file=sys.stderr)

@@ -34,9 +34,11 @@ def demo_account(inbox_size: int = 320) -> Iterator[tuple[Account, str]]:
 def run_demo(read_only: bool = False, debug_imap: Path | None = None) -> int:
     from .app import MailApp
     from .gc_tuning import tune_gc
+    from .widgets.image_view import probe_terminal_graphics
 
     with demo_account() as (account, password):
         app = MailApp(account, password, read_only=read_only, debug_imap=debug_imap)
         tune_gc()
+        probe_terminal_graphics()  # before Textual reads the terminal: see tui.widgets.image_view
         app.run()
     return 0

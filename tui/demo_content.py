@@ -238,6 +238,24 @@ Message-ID: <slides.{seq}@example.org>
 
 --=_dsn_{seq}--
 """
+INVITE_TEXT = ("Zoë Müller invites you to the Alpha launch dry run.\n\n"
+               "Room Juniper, 3rd floor, or join from your desk.\n")
+INVITE_ICS = """BEGIN:VCALENDAR
+PRODID:-//Example//Team Calendar//EN
+VERSION:2.0
+METHOD:REQUEST
+BEGIN:VEVENT
+UID:alpha-dry-run@example.org
+DTSTAMP:{stamp}
+DTSTART:{start}
+DTEND:{end}
+SUMMARY:Alpha launch dry run
+LOCATION:Room Juniper\\, 3rd floor
+ORGANIZER;CN=Zoë Müller:mailto:zoe.mueller@example.de
+ATTENDEE;CN=Sam Taylor;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:sam.taylor@example.org
+END:VEVENT
+END:VCALENDAR
+"""
 REPORT_LINES = (
     "Capacity stayed within the planned envelope for the whole quarter.",
     "Two incidents were caused by expired certificates; renewal is now automated.",

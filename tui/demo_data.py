@@ -26,6 +26,8 @@ from .demo_content import (
     DAYS,
     DRAFTS,
     DSN_TEMPLATE,
+    INVITE_ICS,
+    INVITE_TEXT,
     FOLDER_PLAN,
     HEADLINES,
     ISSUES,
@@ -82,14 +84,24 @@ def _pdf(title: str) -> bytes:
     return bytes(out)
 
 
-def _png(size: int = 8) -> bytes:
-    """A tiny valid RGB PNG (a colour gradient)."""
+BARS = ((0.55, (66, 133, 244)), (0.8, (52, 168, 83)), (0.4, (251, 188, 5)), (0.95, (234, 67, 53)))
+
+
+def _png(width: int = 96, height: int = 64) -> bytes:
+    """A small valid RGB PNG: a bar chart (four coloured bars on white), the demo's "diagram"."""
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(
             ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    rows = b"".join(b"\0" + b"".join(bytes((x * 32, y * 32, 200)) for x in range(size))
-                    for y in range(size))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2,
+
+    def pixel(x: int, y: int) -> bytes:
+        slot, offset = divmod(x, width // len(BARS))
+        if slot < len(BARS) and 3 <= offset < width // len(BARS) - 3:
+            share, colour = BARS[slot]
+            if y >= height - int(share * (height - 4)):
+                return bytes(colour)
+        return b"\xff\xff\xff"
+    rows = b"".join(b"\0" + b"".join(pixel(x, y) for x in range(width)) for y in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
             0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
 
 
@@ -225,6 +237,10 @@ class _Builder:
         head += [_header("Subject", subject), f"Date: {_date_header(sender, date)}",
                  f"Message-ID: {msgid}"] + [_header(k, v) for k, v in headers]
         part = _leaf("text/html" if kind == "html" else "text/plain", body)
+        if kind == "invite":  # body and calendar: "text\f" + iCalendar
+            text, _, ics = body.partition("\f")
+            part = _multipart("alternative", [_leaf("text/plain", text),
+                                              _leaf("text/calendar; method=REQUEST", ics)], f"=_cal_{seq:04d}")
         if kind == "alt":
             part = _multipart("alternative", [part, _leaf("text/html", _text_to_html(body))],
                               f"=_alt_{seq:04d}")
@@ -276,16 +292,17 @@ class _Builder:
             date = self.ago(days)
             people = list(dict.fromkeys(key for key, _ in posts))
             refs: list[str] = []
+            bodies: list[str] = []
             for index, (sender, text) in enumerate(posts):
                 to, body, headers = "me" if sender != "me" else people[1], text, []
-                if index:  # a reply to the previous post, quoting it
-                    to, quoted = posts[index - 1]
+                if index:  # a reply to the previous post, quoting all of it (its quotes too)
+                    to, quoted = posts[index - 1][0], bodies[-1]
                     body += (f"\n\nOn {_date_header(to, prev_date)}, {SENDERS[to][0]} "
-                             "wrote:\n" + "\n".join(f"> {ln}".rstrip()
-                                                   for ln in quoted.split("\n")))
+                             "wrote:\n" + "\n".join(f"> {ln}".rstrip() for ln in quoted.split("\n")))
                     headers = [("In-Reply-To", refs[-1]), ("References", " ".join(refs))]
                     if sender == "me" and entry.folder != "Sent":
                         entry.flags.add("\\Answered")
+                bodies.append(body)
                 cc = [k for k in people if k not in (sender, to)]
                 raw, msgid = self.compose(sender, [to], ("Re: " if index else "") + subject,
                                           date, cc=cc, body=body + "\n", headers=headers)
@@ -322,6 +339,10 @@ class _Builder:
             seq=seq, msgid=f"<dsn.{seq}@mx.example.org>").replace("\n", CRLF))
         self.special(4.0, "noah", "Infrastructure report Q3 (long)", _long_report(self.rng),
                      cc=("priya", "chen"))
+        start = (self.now + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
+        self.special(0.6, "cal", "Invitation: Alpha launch dry run", INVITE_TEXT + "\f" + INVITE_ICS.format(
+            start=f"{start:%Y%m%dT%H%M%SZ}", end=f"{start + timedelta(hours=1):%Y%m%dT%H%M%SZ}",
+            stamp=f"{self.now:%Y%m%dT%H%M%SZ}").replace("\n", CRLF), kind="invite")
         for key, subject, body in DRAFTS:
             date = self.date(0.2, 30)
             self.add("Drafts", date, self.compose("me", [key], subject, date, body=body)[0])

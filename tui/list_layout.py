@@ -52,6 +52,7 @@ class Layout:
     lines: dict[int, ThreadLine] = field(default_factory=dict)  # with threads: each shown row's line
     waiting: bool = False  # the order waits for the whole index; arrival order meanwhile
     pending: bool = False  # some rows are missing: arrange again once they are in
+    roots: list[ThreadNode] = field(default_factory=list)  # with threads: in display order
 
 
 def needs_rows(order: ListOrder) -> bool:
@@ -94,12 +95,12 @@ def arrange(
                 memo.roots, memo.threaded = thread_uids(rows, present, memo.parsed), list(present)
             roots = memo.roots
         keyed = _thread_key(rows, order.key, memo)
-        lines = flatten(order_threads(roots, keyed, order.reverse), collapsed,
-                        lambda uid: uid in rows and "\\Seen" not in rows[uid].flags)
+        ordered_roots = order_threads(roots, keyed, order.reverse)
+        lines = flatten(ordered_roots, collapsed, lambda uid: uid in rows and "\\Seen" not in rows[uid].flags)
         threaded = {uid for root in roots for uid in messages_of(root)}
         unplaced = sorted(set(shown) - threaded, reverse=True)  # new mail since the answer, or rows to come
         return Layout(unplaced + [line.uid for line in lines], {line.uid: line for line in lines},
-                      pending=bool(missing))
+                      pending=bool(missing), roots=ordered_roots)
     if served:
         wanted = set(shown)
         ordered = list(dict.fromkeys(uid for uid in server.uids if uid in wanted))  # a hostile answer repeats UIDs

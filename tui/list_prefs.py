@@ -1,20 +1,15 @@
 """How each mailbox's list is ordered (sort key, direction, threads), remembered per mailbox.
 
-Kept as JSON under the XDG state dir, readable by the user only (mailbox names say
-something about a person). A file that cannot be read or written leaves the choices in
-memory for this session. Pure: no Textual.
+Kept as JSON under the XDG state dir (tui.json_state), readable by the user only:
+mailbox names say something about a person. Pure: no Textual.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .private_file import write_private
-
-log = logging.getLogger(__name__)
+from .json_state import load_state, save_state
 
 SORT_KEYS = ("date", "arrival", "sender", "subject", "size")
 MAX_MAILBOXES = 2000  # a bigger file is somebody else's, or a bug: start over
@@ -61,23 +56,7 @@ class ListPrefs:
         self._save()
 
     def _load(self) -> dict[str, dict]:
-        if self.path is None:
-            return {}
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as error:
-            log.warning("cannot read the list orders %s: %s", self.path, error)
-            return {}
-        if not isinstance(data, dict) or len(data) > MAX_MAILBOXES:
-            return {}
-        return data
+        return load_state(self.path, "list orders", MAX_MAILBOXES)
 
     def _save(self) -> None:
-        if self.path is None:
-            return
-        try:
-            write_private(self.path, json.dumps(self._orders))
-        except OSError as error:
-            log.warning("cannot write the list orders %s: %s", self.path, error)
+        save_state(self.path, "list orders", self._orders)

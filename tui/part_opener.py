@@ -147,8 +147,9 @@ class PartOpener:
                 "for it to ~/.mailcap, or press S to save it."
             )
         if sys.platform == "darwin":
-            return NoProgram(f"No program to open {what}: add a line to ~/.mailcap.")
-        return NoProgram(f"No program to open {what}: add a line to ~/.mailcap or install xdg-utils.")
+            return NoProgram(f"No program to open {what}: add a line to ~/.mailcap, or press S to save it.")
+        return NoProgram(f"No program to open {what}: add a line to ~/.mailcap or install xdg-utils, "
+                         "or press S to save it.")
 
     def launch(self, command: OpenCommand, *, on_exit: Callable[[int], None] | None = None) -> None:
         """Start a program that shows the file on its own (a window), detached from the

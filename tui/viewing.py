@@ -19,11 +19,11 @@ from . import mime
 from .dialogs import PromptScreen
 from .filenames import free_path, safe_filename
 from .imap.contract import FetchMessage, FetchPart, FetchStatus, MessageFetched, PartFetched, PartSaved, SavePart
-from .imap.parts import TEXT_CHUNK
 from .imap.structure import content_section
 from .models import MessageRef, MimePart
 from .new_file import NewFile
 from .safe_text import safe_line
+from .viewer_prefs import ViewerPrefs
 from .timefmt import human_size
 from .widgets.message_list import MessageList
 from .widgets.message_view import BodyView, MessageView
@@ -46,7 +46,8 @@ class ViewerMixin:
     _part_requests: dict[int, tuple[MessageRef, str]]  # FetchPart id -> its message and section
     _saves: dict[int, str]  # SavePart id -> the name the user knows it by
 
-    def _init_viewer(self) -> None:
+    def _init_viewer(self, prefs_path: Path | None) -> None:
+        self.viewer_prefs = ViewerPrefs(prefs_path)
         self._message_request = None
         self._part_requests = {}
         self._saves = {}
@@ -64,12 +65,34 @@ class ViewerMixin:
         mark_seen = not self.selected.read_only and not (envelope and envelope.seen)
         viewer = self.query_one(MessageView)
         viewer.display = True
+        viewer.prefer_html = self.viewer_prefs.prefer_html(self.session.name)
         self.refresh_bindings()
         viewer.show_loading(ref)
         size = envelope.size if envelope is not None and envelope.size > 0 else None
         request = self.session.submit(FetchMessage(ref, mark_seen=mark_seen, size=size))
         self._message_request = request.id if request else None
         self.query_one(BodyView).focus()
+
+    def on_message_view_alternative_flipped(self, event: MessageView.AlternativeFlipped) -> None:
+        self.viewer_prefs.remember_prefer_html(self.session.name, event.prefer_html)
+
+    # -- [ and ]: through one thread ------------------------------------------------
+
+    def on_message_view_thread_step_wanted(self, event: MessageView.ThreadStepWanted) -> None:
+        selected = self.selected
+        if selected is None or (event.ref.mailbox, event.ref.uidvalidity) != (selected.raw_name, selected.uidvalidity):
+            return
+        self.query_one(MessageList).step_in_thread(event.ref.uid, event.step)
+
+    def on_message_list_thread_stepped(self, event: MessageList.ThreadStepped) -> None:
+        if not self.query_one(MessageView).display:
+            return  # closed while the threads were worked out
+        if event.uid is None:
+            where = "first" if event.step < 0 else "last"
+            self.notify(f"This is the {where} message of its thread.", timeout=3)
+            return
+        self.query_one(MessageList).move_to(event.uid)
+        self.open_message(event.uid)
 
     def close_viewer(self) -> None:
         viewer = self.query_one(MessageView)
@@ -102,6 +125,8 @@ class ViewerMixin:
             self.query_one(MessageView).show_range(result.ref, result.section, result.offset, result.data)
 
     def _handle_saved(self, session: AccountSession, result: PartSaved) -> None:
+        if self._handle_opened_part(session, result):
+            return
         self._saves.pop(result.request_id, None)
         self._said_saved(Path(result.target), result.size, result.note)
 
@@ -114,6 +139,8 @@ class ViewerMixin:
             ref, section = self._part_requests.pop(request_id)
             self.query_one(MessageView).range_failed(ref, section, text)
             return True
+        if self._opening_failed(request_id, text):
+            return True
         if request_id in self._saves:
             name = self._saves.pop(request_id)
             self._said_not_saved(name, text)
@@ -121,7 +148,7 @@ class ViewerMixin:
         return False
 
     def on_message_view_part_wanted(self, event: MessageView.PartWanted) -> None:
-        request = self.session.submit(FetchPart(event.ref, event.section, event.offset, TEXT_CHUNK))
+        request = self.session.submit(FetchPart(event.ref, event.section, event.offset, event.length))
         if request is None:
             self.query_one(MessageView).range_failed(event.ref, event.section, "not connected")
         else:
@@ -153,7 +180,8 @@ class ViewerMixin:
             PromptScreen(
                 f"Save {what} ({human_size(size)}) as:",
                 value=str(suggestion),
-                hint="A folder saves it there under this name. An existing file is never replaced.",
+                hint="Tab completes a path. A folder saves it there under this name. An existing file is never replaced.",
+                complete_paths=True,
             ),
             chosen,
         )

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
+from textual import events, work
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
@@ -25,6 +25,7 @@ from ..list_layout import Layout, Memo, ServerOrder, arrange, needs_rows
 from ..list_prefs import ListOrder
 from ..models import Envelope
 from ..safe_text import safe_line
+from ..thread_nav import neighbour, reading_order, threads_of
 from ..timefmt import compact_date, human_size, now
 
 FLAGS_WIDTH = 5
@@ -115,6 +116,13 @@ class MessageList(ScrollView, can_focus=True):
             super().__init__()
             self.uids = uids
             self.view = view
+
+    class ThreadStepped(Message):
+        """The answer to step_in_thread: the message to open, or None at the thread's end."""
+
+        def __init__(self, uid: int | None, step: int) -> None:
+            super().__init__()
+            self.uid, self.step = uid, step
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
@@ -492,6 +500,35 @@ class MessageList(ScrollView, can_focus=True):
 
     def action_page_up(self) -> None:
         self.cursor = max(0, self.cursor - max(1, self.size.height - 1))
+
+    # -- one thread, from the viewer --------------------------------------------
+
+    def step_in_thread(self, uid: int, step: int) -> None:
+        """Find the message before (-1) or after (+1) `uid` in its thread; ThreadStepped says.
+        The thread view knows its threads; a flat list threads its rows in a thread worker
+        (100,000 rows take seconds), once per arrangement."""
+        if self.arrangement.roots:
+            self.post_message(self.ThreadStepped(neighbour(reading_order(self.arrangement.roots, uid), uid, step), step))
+            return
+        self._thread_flat_list(self.arrangement, dict(self.rows), list(self.uids), uid, step)
+
+    @work(thread=True, exclusive=True, group="thread-nav")
+    def _thread_flat_list(self, layout: Layout, rows: dict, uids: list[int], uid: int, step: int) -> None:
+        roots = threads_of(rows, uids)
+        self.app.call_from_thread(self._flat_threads_found, layout, roots, uid, step)
+
+    def _flat_threads_found(self, layout: Layout, roots: list, uid: int, step: int) -> None:
+        if layout is self.arrangement:  # else the list changed meanwhile: its threads may differ
+            layout.roots = roots
+        self.post_message(self.ThreadStepped(neighbour(reading_order(roots, uid), uid, step), step))
+
+    def move_to(self, uid: int) -> None:
+        """Put the cursor on this message's row (a collapsed thread's: on its line)."""
+        line = self.arrangement.lines.get(uid)
+        for target in (uid, line.root if line is not None else None):
+            if target in self.uids:
+                self.cursor = self.uids.index(target)
+                return
 
     def action_first(self) -> None:
         self.cursor = 0

@@ -13,96 +13,51 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Static, Tree
-from textual.widgets.tree import TreeNode
 
 from .. import mime
+from ..header_block import header_block
 from ..imap.contract import MessageOutline
 from ..imap.parts import TEXT_CHUNK
-from ..imap.structure import choose_body, content_section
+from ..imap.structure import choose_body
 from ..models import MessageRef, MimePart
-from ..part_display import is_shown_as_text, more_note, part_description, range_text
+from ..part_display import is_shown_as_text, part_description
 from ..safe_text import safe_line
+from .big_message import SOURCE, BigMessageParts, ShownText
 from .body_view import BodyView
-from ..timefmt import human_size
+from .image_view import ImageView
+from .inner_parts import ATTACHED_TYPES, IMAGE_TYPES, Frame, InnerParts
+from .part_tree import PartTree, has_alternative
 
-SOURCE = ""  # the section of the whole message: its source, when H shows it
+__all__ = ["BodyView", "MessageView", "PartTree"]
+
 HEADER_FIELDS = (("From", "from_"), ("To", "to"), ("Cc", "cc"), ("Date", "date"), ("Subject", "subject"))
 
 
-class PartTree(Tree[MimePart | None]):
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="parts.down"),
-        Binding("k", "cursor_up", "Up", show=False, id="parts.up"),
-    ]
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(Text("Message"), id=id)
-        self.show_root = True
-        self.guide_depth = 2
-
-    def process_label(self, label: str | Text) -> Text:
-        return label if isinstance(label, Text) else Text(label)
-
-    def show_parts(self, root: MimePart) -> None:
-        self.clear()
-        # The tree's root stands for "the message as a whole" (its default body).
-        self.root.set_label(Text("Message ") + part_label(root))
-        self.root.data = None
-        for part in root.children or (root,):
-            self._add(self.root, part)
-        self.root.expand_all()
-        self.move_cursor(self.root)
-
-    def _add(self, parent: TreeNode[MimePart | None], part: MimePart) -> None:
-        node = parent.add(part_label(part), data=part, expand=True, allow_expand=bool(part.children))
-        for child in part.children:
-            self._add(node, child)
-
-
-def part_label(part: MimePart) -> Text:
-    label = Text(safe_line(part.content_type, 80))
-    if part.filename:
-        label.append(" " + safe_line(part.filename, 60), style="italic")
-    if part.charset:
-        label.append(f" {safe_line(part.charset, 30)}", style="dim")
-    if part.size:
-        label.append(f" {human_size(part.size)}", style="dim")
-    if part.note:
-        label.append(" !", style="bold red")
-    return label
-
-
-class _ShownText:
-    """A text part of a big message: the encoded bytes fetched so far, from offset 0."""
-
-    def __init__(self, part: MimePart, section: str) -> None:
-        self.part = part
-        self.section = section
-        self.data = bytearray()
-        self.complete = False
-        self.asked = False  # a range is on its way
-
-
-class MessageView(Vertical):
+class MessageView(BigMessageParts, InnerParts, Vertical):
     """Shows one message. The app hands it the whole message (fetched with BODY.PEEK),
     or for a big one its outline and header; then the view asks for the text it shows,
     range by range (PartWanted)."""
 
     BINDINGS = [
         Binding("S", "save", "Save part", id="viewer.save"),
+        Binding("o", "open_part", "Open", id="viewer.open"),
         Binding("L", "more", "Load more", id="viewer.more"),
+        Binding("h", "all_headers", "Headers", id="viewer.headers"),
         Binding("H", "source", "Source", id="viewer.source"),
+        Binding("v", "flip_alternative", "HTML/plain", id="viewer.alternative"),
+        Binding("left_square_bracket", "thread_step(-1)", "Previous in thread", show=False, id="viewer.thread_previous"),
+        Binding("right_square_bracket", "thread_step(1)", "Next in thread", show=False, id="viewer.thread_next"),
     ]
 
     class Closed(Message):
         pass
 
     class PartWanted(Message):
-        """The next range of a big message's text part is needed."""
+        """The next range of a big message's text part is needed (or its attached message)."""
 
-        def __init__(self, ref: MessageRef, section: str, offset: int) -> None:
+        def __init__(self, ref: MessageRef, section: str, offset: int, length: int = TEXT_CHUNK) -> None:
             super().__init__()
-            self.ref, self.section, self.offset = ref, section, offset
+            self.ref, self.section, self.offset, self.length = ref, section, offset, length
 
     class SaveWanted(Message):
         """The user asked to save a part; None is the whole message."""
@@ -111,33 +66,71 @@ class MessageView(Vertical):
             super().__init__()
             self.ref, self.part = ref, part
 
+    class OpenWanted(Message):
+        """o: open this part with the program mailcap or xdg-open chooses."""
+
+        def __init__(self, ref: MessageRef, part: MimePart) -> None:
+            super().__init__()
+            self.ref, self.part = ref, part
+
+    class ThreadStepWanted(Message):
+        """[ or ]: the message before (-1) or after (+1) this one in its thread."""
+
+        def __init__(self, ref: MessageRef, step: int) -> None:
+            super().__init__()
+            self.ref, self.step = ref, step
+
+    class AlternativeFlipped(Message):
+        """v: the user now prefers the HTML (or the plain) version of multipart/alternative."""
+
+        def __init__(self, prefer_html: bool) -> None:
+            super().__init__()
+            self.prefer_html = prefer_html
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.all_headers = False  # h: every header field above the body; stays on from message to message
+        self.prefer_html = False  # the account's choice for multipart/alternative (the app sets it)
+        self._outer: list[Frame] = []  # attached messages opened inside this one
+        self._attached_wanted: str | None = None  # the section of a big message's attached message on its way
+        self._image_wanted: MimePart | None = None  # a big message's image part on its way
         self.ref: MessageRef | None = None
         self.raw: bytes = b""
         self.truncated = False
         self.parsed: mime.ParsedMessage | None = None
         self.outline: MessageOutline | None = None
-        self._texts: dict[str, _ShownText] = {}  # a big message's text parts, by section
-        self._shown: _ShownText | None = None
+        self._texts: dict[str, ShownText] = {}  # a big message's text parts, by section
+        self._shown: ShownText | None = None
         self.showing_source = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="headers")
         with Horizontal(id="viewer-body"):
             yield BodyView(id="body")
+            yield ImageView(id="image")
             yield PartTree(id="parts")
+
+    def on_mount(self) -> None:
+        self.query_one(ImageView).display = False
 
     def show_loading(self, ref: MessageRef) -> None:
         self.ref = ref
         self.parsed = self.outline = self._shown = None
         self._texts = {}
+        self._outer = []
+        self._attached_wanted = None
         self.showing_source = False
         self.query_one("#headers", Static).update(Text("Loading message…", style="dim"))
         self.query_one(BodyView).show_text("")
         self.query_one(PartTree).clear()
 
     def show_message(self, ref: MessageRef, raw: bytes, truncated: bool, outline: MessageOutline | None = None) -> None:
+        self._outer = []
+        self._attached_wanted = None
+        self._show(ref, raw, truncated, outline)
+
+    def _show(self, ref: MessageRef, raw: bytes, truncated: bool, outline: MessageOutline | None) -> None:
+        self._hide_image()
         self.ref = ref
         self.raw = raw
         self.truncated = truncated
@@ -145,24 +138,25 @@ class MessageView(Vertical):
         self._texts = {}
         self._shown = None
         self.showing_source = False
-        body = choose_body(outline.root) if outline is not None else None
+        body = choose_body(outline.root, prefer_html=self.prefer_html) if outline is not None else None
         if body is not None and is_shown_as_text(body):
             self._text_state(body).asked = True  # its first range comes with the outline
-        self._parse(ref, raw, truncated, outline)
+        self._parse(ref, raw, truncated, outline, self.prefer_html)
 
     def show_error(self, message: str) -> None:
         self.query_one("#headers", Static).update(Text(safe_line(message), style="bold red"))
 
     @work(thread=True, exclusive=True, group="parse")
-    def _parse(self, ref: MessageRef, raw: bytes, truncated: bool, outline: MessageOutline | None) -> None:
-        parsed = mime.parse_message(raw)
-        self.app.call_from_thread(self._show_parsed, ref, parsed, truncated, outline)
+    def _parse(self, ref: MessageRef, raw: bytes, truncated: bool, outline: MessageOutline | None,
+               prefer_html: bool) -> None:
+        parsed = mime.parse_message(raw, prefer_html=prefer_html)
+        self.app.call_from_thread(self._show_parsed, ref, raw, parsed, truncated, outline)
 
     def _show_parsed(
-        self, ref: MessageRef, parsed: mime.ParsedMessage, truncated: bool, outline: MessageOutline | None
+        self, ref: MessageRef, raw: bytes, parsed: mime.ParsedMessage, truncated: bool, outline: MessageOutline | None
     ) -> None:
-        if ref != self.ref:
-            return  # the user has moved on to another message
+        if ref != self.ref or raw is not self.raw:
+            return  # the user has moved on to another message (or into an attached one)
         self.parsed = parsed
         headers = Text()
         for label, attribute in HEADER_FIELDS:
@@ -176,120 +170,84 @@ class MessageView(Vertical):
         for note in notes:
             headers.append(f"! {safe_line(note)}\n", style="yellow")
         headers.rstrip()
+        if self._outer:
+            headers.append(f"\n(an attached message, {len(self._outer)} deep: Esc goes back)", style="dim")
         self.query_one("#headers", Static).update(headers)
         if outline is None:
-            self.query_one(BodyView).show_text(parsed.body)
             self.query_one(PartTree).show_parts(parsed.root)
+            self._put_body(parsed.body)
             self.refresh_bindings()
             return
         self.query_one(PartTree).show_parts(outline.root)
         self._show_outline_part(None)
         self.refresh_bindings()  # S, and L once a range is in
 
-    # -- a big message, part by part ---------------------------------------------
-
-    def _text_state(self, part: MimePart) -> _ShownText:
-        assert self.outline is not None
-        section = content_section(self.outline.root, part)
-        if section not in self._texts:
-            self._texts[section] = _ShownText(part, section)
-        return self._texts[section]
-
-    def _show_outline_part(self, part: MimePart | None) -> None:
-        assert self.outline is not None and self.ref is not None
-        if part is None:
-            part = choose_body(self.outline.root)
-            if part is None:
-                self._shown = None
-                self.query_one(BodyView).show_text("(this message has no text part; pick a part to save it)")
-                return
-        if not is_shown_as_text(part):
-            self._shown = None
-            self.query_one(BodyView).show_text(part_description(part))
-            return
-        state = self._shown = self._text_state(part)
-        if state.data or state.complete:
-            self._render_range(self.ref, state, keep_place=False)
-            return
-        self.query_one(BodyView).show_text("Loading text…")
-        self._ask_more(state)
-
-    def _ask_more(self, state: _ShownText) -> None:
-        if state.asked or state.complete or self.ref is None:
-            return
-        state.asked = True
-        self.post_message(self.PartWanted(self.ref, state.section, len(state.data)))
-
-    def show_range(self, ref: MessageRef, section: str, offset: int, data: bytes) -> None:
-        """A range the view asked for (or the first of the body, sent with the outline)."""
-        if ref != self.ref or self.outline is None:
-            return
-        state = self._texts.get(section)
-        if state is None:
-            return
-        if offset != len(state.data):
-            return  # a stale answer: the view has moved past it
-        state.asked = False
-        state.data += data
-        state.complete = len(data) < TEXT_CHUNK
-        if self._shown is state or (self._shown is None and self._showing_body()):
-            self._shown = state
-            self._render_range(ref, state, keep_place=offset > 0)
-
-    def range_failed(self, ref: MessageRef, section: str, message: str) -> None:
-        if ref != self.ref:
-            return  # about a message no longer shown
-        state = self._texts.get(section)
-        if state is None:
-            return
-        state.asked = False  # L asks again
-        if self._shown is state:
-            self.query_one(BodyView).show_text(f"This part could not be fetched: {message}")
-            self.refresh_bindings()
-
-    def message_failed(self, message: str) -> None:
-        """The message request failed: before its outline came, or while fetching its
-        first range, which is then not awaited any more."""
-        if self.outline is None or self.ref is None:
-            self.show_error(message)
-            return
-        for state in self._texts.values():
-            if state.asked and not state.data:
-                self.range_failed(self.ref, state.section, message)
-
-    def _showing_body(self) -> bool:
-        tree = self.query_one(PartTree)
-        return tree.cursor_node is None or tree.cursor_node.data is None
-
-    def _render_range(self, ref: MessageRef, state: _ShownText, keep_place: bool) -> None:
-        # What to render is taken here, on the UI thread: more may arrive meanwhile.
-        self._render_range_in_thread(ref, state, bytes(state.data), state.complete, keep_place)
-
-    @work(thread=True, exclusive=True, group="part")
-    def _render_range_in_thread(
-        self, ref: MessageRef, state: _ShownText, data: bytes, complete: bool, keep_place: bool
-    ) -> None:
-        text, note = range_text(state.part, data, complete)
-        if note:
-            text = f"[{note}]\n\n{text}"
-        if not complete:
-            text += "\n\n" + more_note(len(data), state.part)
-        self.app.call_from_thread(self._show_range_text, ref, state, len(data), text, keep_place)
-
-    def _show_range_text(self, ref: MessageRef, state: _ShownText, length: int, text: str, keep_place: bool) -> None:
-        # A thread cannot be stopped: an older, slower render may finish after a newer one.
-        if ref == self.ref and self._shown is state and length == len(state.data):
-            self.query_one(BodyView).show_text(text, keep_place=keep_place)
-            self.refresh_bindings()
-
     # -- keys and the part tree --------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "more":
             return self._shown is not None and not self._shown.complete
-        if action in ("save", "source"):
+        if action in ("save", "source", "all_headers", "thread_step"):
             return self.parsed is not None
+        if action == "open_part":
+            return self._picked_leaf() is not None
+        if action == "flip_alternative":
+            root = self.outline.root if self.outline is not None else self.parsed.root if self.parsed else None
+            return root is not None and has_alternative(root)
         return True
+
+    def _put_body(self, text: str, *, keep_place: bool = False) -> None:
+        """The message's own text (the top entry of the tree, not a part picked in it):
+        after every header field when h is on, and a bounce's or an invitation's summary."""
+        top = []
+        if self.all_headers:
+            top.append(header_block(self.raw))
+        summary = getattr(self.parsed, "summary", "")
+        if summary:
+            top.append(summary)
+        self.query_one(BodyView).show_text("\n\n".join([*top, text]), keep_place=keep_place)
+
+    def action_all_headers(self) -> None:
+        """h: every header field, as mutt's h; it stays on for the next messages, like Thunderbird's."""
+        self.all_headers = not self.all_headers
+        tree = self.query_one(PartTree)
+        if tree.cursor_node is not None and tree.cursor_node is not tree.root:
+            tree.move_cursor(tree.root)  # the headers belong to the message: show it
+        else:
+            self._show_part(None)
+
+    def action_flip_alternative(self) -> None:
+        """v: the other version of multipart/alternative (HTML or plain), for this account from now on."""
+        if self.ref is None or self.parsed is None:
+            return
+        self.prefer_html = not self.prefer_html
+        self.post_message(self.AlternativeFlipped(self.prefer_html))
+        self.notify("Showing the HTML version when there is one." if self.prefer_html
+                    else "Showing the plain text version when there is one.", timeout=3)
+        tree = self.query_one(PartTree)
+        if self.outline is None:
+            self._parse(self.ref, self.raw, self.truncated, None, self.prefer_html)
+        elif tree.cursor_node is not None and tree.cursor_node is not tree.root:
+            tree.move_cursor(tree.root)
+        else:
+            self._show_part(None)
+
+    def _picked_leaf(self) -> MimePart | None:
+        """The part picked in the tree, if it is one that can be opened (not a container)."""
+        if self.parsed is None:
+            return None
+        node = self.query_one(PartTree).cursor_node
+        part = node.data if node is not None else None
+        return part if part is not None and not part.children else None
+
+    def action_open_part(self) -> None:
+        part = self._picked_leaf()
+        if part is not None and self.ref is not None:
+            self.post_message(self.OpenWanted(self.ref, part))
+
+    def action_thread_step(self, step: int) -> None:
+        if self.ref is not None:
+            self.post_message(self.ThreadStepWanted(self.ref, step))
 
     def action_source(self) -> None:
         """H: the message's source, as the server holds it; H again goes back."""
@@ -309,7 +267,7 @@ class MessageView(Vertical):
         # A big message's source comes by ranges like its text: BODY.PEEK[]<0.262144>.
         if SOURCE not in self._texts:
             whole = MimePart("", "text/plain", None, "utf-8", self.outline.size, 0, octets=self.outline.size)
-            self._texts[SOURCE] = _ShownText(whole, SOURCE)
+            self._texts[SOURCE] = ShownText(whole, SOURCE)
         state = self._shown = self._texts[SOURCE]
         if state.data or state.complete:
             self._render_range(self.ref, state, keep_place=False)
@@ -334,16 +292,26 @@ class MessageView(Vertical):
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
         event.stop()
-        self._show_part(event.node.data)
+        part = event.node.data
+        if part is not None and part.content_type in ATTACHED_TYPES:
+            self.open_attached(part)
+            return
+        if part is not None and part.content_type in IMAGE_TYPES and not part.children:
+            self.open_image(part)
+            return
+        self._show_part(part)
 
     def _show_part(self, part: MimePart | None) -> None:
         if self.parsed is None or self.ref is None:
             return
+        self._hide_image()
         self.showing_source = False
-        if self.outline is not None:
+        if part is not None and part.content_type in IMAGE_TYPES and not part.children:
+            self.query_one(BodyView).show_text(part_description(part) + "\nEnter shows the image here.")
+        elif self.outline is not None:
             self._show_outline_part(part)
         elif part is None:
-            self.query_one(BodyView).show_text(self.parsed.body)
+            self._put_body(self.parsed.body)
         else:
             self._render_part(self.ref, self.raw, part.path)
 
@@ -355,3 +323,4 @@ class MessageView(Vertical):
     def _show_part_text(self, ref: MessageRef, text: str) -> None:
         if ref == self.ref:
             self.query_one(BodyView).show_text(text)
+
