@@ -20,7 +20,15 @@ os.environ.setdefault("TUI_MAIL_NOW", "2026-11-20T12:00:00+00:00")
 os.environ.setdefault("TZ", "UTC")
 time.tzset()
 
-from scenarios import fully_loaded, open_attachment_message, search_results, thread_view  # noqa: E402
+from scenarios import (  # noqa: E402
+    fully_loaded,
+    open_attachment_message,
+    open_bounce,
+    open_newsletter,
+    open_quoted_reply,
+    search_results,
+    thread_view,
+)
 
 from tui.app import MailApp  # noqa: E402
 from tui.demo import demo_account  # noqa: E402
@@ -30,6 +38,9 @@ SHOTS = {
     "message.svg": open_attachment_message,
     "search.svg": search_results,
     "threads.svg": thread_view,
+    "html-mail.svg": open_newsletter,
+    "quoted-reply.svg": open_quoted_reply,
+    "bounce.svg": open_bounce,
 }
 
 

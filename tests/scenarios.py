@@ -35,16 +35,57 @@ async def fully_loaded(pilot: Pilot) -> None:
     await pilot.pause()
 
 
-async def open_attachment_message(pilot: Pilot) -> None:
+async def open_message(pilot: Pilot, subject: str, sender: str = "") -> MessageView:
+    """Open the first INBOX message whose subject starts with `subject` (and whose sender
+    holds `sender`), moving to it with j as a user would."""
     await fully_loaded(pilot)
     app: MailApp = pilot.app
     listing = app.query_one(MessageList)
-    row = next(i for i, uid in enumerate(listing.uids) if listing.envelopes[uid].subject.startswith(ATTACHMENT_SUBJECT))
+    row = next(i for i, uid in enumerate(listing.uids) if listing.envelopes[uid].subject.startswith(subject)
+               and sender in str(listing.envelopes[uid].sender))
     for _ in range(row):
         await pilot.press("j")
     await pilot.press("enter")
     viewer = app.query_one(MessageView)
     await wait_for(lambda: viewer.parsed is not None)
+    await pilot.pause()
+    return viewer
+
+
+async def open_attachment_message(pilot: Pilot) -> None:
+    await open_message(pilot, ATTACHMENT_SUBJECT)
+
+
+async def open_newsletter(pilot: Pilot) -> None:
+    """An HTML-only newsletter: its list, table and links as footnotes."""
+    await open_message(pilot, "Tech Weekly #")
+
+
+async def open_quoted_reply(pilot: Pilot) -> None:
+    """A reply quoting three levels deep, T unfolding the long quote: a colour per level."""
+    await open_message(pilot, "Re: Offsite venue options", sender="Olivia")
+    await pilot.press("T")
+    await pilot.pause()
+
+
+async def open_bounce(pilot: Pilot) -> None:
+    """A delivery report: who did not get the message, and why, in words."""
+    await open_message(pilot, "Undelivered Mail Returned to Sender")
+
+
+async def open_attachment_list(pilot: Pilot) -> None:
+    """The parts pane focused, on the PDF: what S and o act on."""
+    await open_attachment_message(pilot)
+    await pilot.press("tab")
+    for _ in range(2):  # past the message itself and its text
+        await pilot.press("j")
+    await pilot.pause()
+
+
+async def open_source(pilot: Pilot) -> None:
+    """H: the message as the server holds it."""
+    await open_attachment_message(pilot)
+    await pilot.press("H")
     await pilot.pause()
 
 

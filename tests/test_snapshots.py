@@ -9,7 +9,18 @@ from dataclasses import replace
 
 import pytest
 
-from scenarios import fully_loaded, open_attachment_message, search_results, thread_view, wait_for
+from scenarios import (
+    fully_loaded,
+    open_attachment_list,
+    open_attachment_message,
+    open_bounce,
+    open_newsletter,
+    open_quoted_reply,
+    open_source,
+    search_results,
+    thread_view,
+    wait_for,
+)
 from tui.app import MailApp
 from tui.demo import demo_account
 from tui.screens import MailboxInfoScreen
@@ -47,6 +58,14 @@ def test_open_message_with_parts(snap_compare, fresh_demo):
 def test_open_message_narrow(snap_compare, fresh_demo):
     """An open message at 80x24: list, headers, body and parts all still there."""
     assert snap_compare(make_app(fresh_demo), terminal_size=(80, 24), run_before=open_attachment_message)
+
+
+@pytest.mark.parametrize("scenario", [open_newsletter, open_quoted_reply, open_bounce, open_attachment_list, open_source],
+                         ids=["html-newsletter", "quoted-reply", "bounce", "attachment-list", "source"])
+def test_viewer(snap_compare, fresh_demo, scenario):
+    """The viewer on the mail the issue names: an HTML newsletter, a reply quoting three
+    levels deep, a bounce, the attachment list, the raw source."""
+    assert snap_compare(make_app(fresh_demo), terminal_size=(120, 40), run_before=scenario)
 
 
 def test_help_screen(snap_compare, fresh_demo):

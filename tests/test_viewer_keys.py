@@ -16,7 +16,7 @@ from tui.app import MailApp
 from tui.header_block import header_block
 from tui.html_text import html_to_text
 from tui.widgets.message_list import MessageList
-from tui.widgets.message_view import BodyView, MessageView, PartTree
+from tui.widgets.message_view import RULE, BodyView, MessageView, PartTree
 
 
 def server_uids(target, subject: str) -> list[int]:
@@ -87,8 +87,10 @@ async def test_h_shows_every_header_field_the_server_holds_and_h_again_hides_the
         plain = body.text
         await pilot.press("h")
         await wait_for(lambda: body.text != plain)
-        shown = [line.split(":", 1)[0].lower() for line in body.text.split("\n\n", 1)[0].splitlines()]
+        *header_lines, rule = body.text.split("\n\n", 1)[0].splitlines()
+        shown = [line.split(":", 1)[0].lower() for line in header_lines]
         assert shown == fields  # every field, in the server's order, nothing else before the body
+        assert rule == RULE
         assert body.text.endswith(plain)
         # It stays on for the next message, as Thunderbird's "All headers" does.
         await pilot.press("escape")

@@ -43,7 +43,7 @@ from tui.timefmt import human_size
 __all__ = ["ParsedMessage", "leaf_description", "html_to_text", "parse_message", "part_payload", "part_text", "part_tree"]
 
 NO_TEXT = "(no text part; see the part list)"
-BINARY_NOTE = "binary part: S saves it to a file"
+BINARY_NOTE = "binary part: S saves it to a file, o opens it"
 
 # Our own walk recurses once per nesting level; the caller (a Textual worker or
 # handler) already uses part of Python's ~1000-frame budget.  No real mail nests

@@ -30,6 +30,7 @@ from .part_tree import PartTree, has_alternative
 
 __all__ = ["BodyView", "MessageView", "PartTree"]
 
+RULE = "─" * 40  # under what the viewer puts above a message's text
 HEADER_FIELDS = (("From", "from_"), ("To", "to"), ("Cc", "cc"), ("Date", "date"), ("Subject", "subject"))
 
 
@@ -201,10 +202,10 @@ class MessageView(BigMessageParts, InnerParts, Vertical):
         after every header field when h is on, and a bounce's or an invitation's summary."""
         top = []
         if self.all_headers:
-            top.append(header_block(self.raw))
+            top.append(header_block(self.raw) + "\n" + RULE)
         summary = getattr(self.parsed, "summary", "")
         if summary:
-            top.append(summary)
+            top.append(summary + "\n" + RULE)
         self.query_one(BodyView).show_text("\n\n".join([*top, text]), keep_place=keep_place)
 
     def action_all_headers(self) -> None:
