@@ -9,7 +9,7 @@ from textual.pilot import Pilot
 from tui.app import MailApp
 from tui.widgets.mailbox_tree import MailboxTree
 from tui.widgets.message_list import MessageList
-from tui.widgets.message_view import MessageView
+from tui.widgets.message_view import MessageView, PartTree
 
 ATTACHMENT_SUBJECT = "Unterlagen für März"
 
@@ -50,6 +50,28 @@ async def open_message(pilot: Pilot, subject: str, sender: str = "") -> MessageV
     await wait_for(lambda: viewer.parsed is not None)
     await pilot.pause()
     return viewer
+
+
+async def open_listed(pilot: Pilot, app: MailApp, subject: str, rows: int) -> MessageView:
+    """Open the message whose row shows `subject`, once the mailbox's `rows` rows are in."""
+    listing = app.query_one(MessageList)
+    await wait_for(lambda: app.selected is not None and listing.loaded_count == rows)
+    await pilot.pause()
+    listing.cursor = next(row for row in range(rows) if subject in listing.render_line(row).text)
+    await pilot.press("enter")
+    viewer = app.query_one(MessageView)
+    await wait_for(lambda: viewer.parsed is not None)
+    return viewer
+
+
+def tree_node(app: MailApp, filename: str):
+    """The part tree's node of the part named `filename`."""
+    tree = app.query_one(PartTree)
+    for line in range(tree.last_line + 1):
+        node = tree.get_node_at_line(line)
+        if node is not None and node.data is not None and node.data.filename == filename:
+            return node
+    raise AssertionError(f"{filename} is not in the part tree")
 
 
 async def open_attachment_message(pilot: Pilot) -> None:

@@ -19,7 +19,7 @@ from textual.widgets import Input
 
 from harness import WorkerHarness, account_for, raw_client
 from proxy import CuttableProxy
-from scenarios import wait_for
+from scenarios import open_listed, tree_node, wait_for
 from servers import DovecotServer, require_dovecot
 from tui import viewing
 from tui.app import MailApp
@@ -39,7 +39,6 @@ from tui.imap import parts
 from tui.imap.parts import TEXT_CHUNK, WHOLE_MESSAGE_BYTES
 from tui.imap.structure import content_section
 from tui.models import MessageRef
-from tui.widgets.message_list import MessageList
 from tui.widgets.message_view import BodyView, MessageView, PartTree
 
 MB = 1024 * 1024
@@ -271,23 +270,7 @@ def test_a_section_that_is_not_one_is_never_sent(big_mail, tmp_path):
 
 
 async def open_row(pilot, app, subject: str) -> MessageView:
-    listing = app.query_one(MessageList)
-    await wait_for(lambda: app.selected is not None and listing.loaded_count == len(MESSAGES))
-    await pilot.pause()
-    listing.cursor = next(row for row in range(len(MESSAGES)) if subject in listing.render_line(row).text)
-    await pilot.press("enter")
-    viewer = app.query_one(MessageView)
-    await wait_for(lambda: viewer.parsed is not None)
-    return viewer
-
-
-def tree_node(app, filename: str):
-    tree = app.query_one(PartTree)
-    for line in range(tree.last_line + 1):
-        node = tree.get_node_at_line(line)
-        if node is not None and node.data is not None and node.data.filename == filename:
-            return node
-    raise AssertionError(f"{filename} is not in the part tree")
+    return await open_listed(pilot, app, subject, len(MESSAGES))
 
 
 async def save_from_tree(pilot, app, filename: str) -> PromptScreen:

@@ -12,12 +12,11 @@ from email.message import EmailMessage
 import pytest
 
 from harness import account_for, raw_client
-from scenarios import wait_for
+from scenarios import open_listed, tree_node, wait_for
 from tui.app import MailApp
 from tui.demo_data import _png
 from tui.imap.parts import WHOLE_MESSAGE_BYTES
 from tui.widgets.image_view import ImageView
-from tui.widgets.message_list import MessageList
 from tui.widgets.message_view import BodyView, MessageView, PartTree
 from servers import DovecotServer, require_dovecot
 
@@ -75,23 +74,7 @@ def mailcap(tmp_path, monkeypatch):
 
 
 async def open_row(pilot, app, subject: str) -> MessageView:
-    listing = app.query_one(MessageList)
-    await wait_for(lambda: app.selected is not None and listing.loaded_count == len(MESSAGES))
-    await pilot.pause()
-    listing.cursor = next(row for row in range(len(MESSAGES)) if subject in listing.render_line(row).text)
-    await pilot.press("enter")
-    viewer = app.query_one(MessageView)
-    await wait_for(lambda: viewer.parsed is not None)
-    return viewer
-
-
-def tree_node(app, filename: str):
-    tree = app.query_one(PartTree)
-    for line in range(tree.last_line + 1):
-        node = tree.get_node_at_line(line)
-        if node is not None and node.data is not None and node.data.filename == filename:
-            return node
-    raise AssertionError(f"{filename} is not in the part tree")
+    return await open_listed(pilot, app, subject, len(MESSAGES))
 
 
 async def pick(pilot, app, filename: str) -> None:
