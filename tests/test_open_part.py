@@ -17,7 +17,7 @@ from tui.app import MailApp
 from tui.demo_data import _png
 from tui.imap.parts import WHOLE_MESSAGE_BYTES
 from tui.widgets.image_view import ImageView
-from tui.widgets.message_view import BodyView, MessageView, PartTree
+from tui.widgets.message_view import RULE, BodyView, MessageView, PartTree
 from servers import DovecotServer, require_dovecot
 
 PDF = b"%PDF-1.4\n" + random.Random(3).randbytes(3000) + b"\n%%EOF\n"
@@ -47,7 +47,23 @@ def message(subject: str, big: bool) -> bytes:
     return msg.as_bytes()
 
 
-MESSAGES = (message("small one", big=False), message("big one", big=True))
+def bounce_of(original: bytes) -> bytes:
+    """A Postfix-style delivery report that returns the whole original (with its 1.2 MB)."""
+    boundary = "dsn-boundary"
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\r\nTo: alice@example.org\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\r\n\r\n'
+        f"--{boundary}\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        f"--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; lars@invalid.example.com\r\n"
+        "Action: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 552 5.2.2 Mailbox full\r\n\r\n"
+        f"--{boundary}\r\nContent-Type: message/rfc822\r\n\r\n"
+    ).encode() + original + f"\r\n--{boundary}--\r\n".encode()
+
+
+MESSAGES = (message("small one", big=False), message("big one", big=True),
+            bounce_of(message("the report you sent", big=True)))
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +169,18 @@ async def test_enter_on_an_attached_message_opens_it_and_esc_comes_back(parts_ma
         await pilot.press("escape")
         await wait_for(lambda: viewer.parsed.subject == subject)
         assert viewer.display
+
+
+async def test_a_big_bounce_says_why_it_bounced_from_its_report_part_alone(parts_mail):
+    server, account = parts_mail
+    app = MailApp(account, server.password, read_only=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        viewer = await open_row(pilot, app, "Undelivered Mail")
+        assert viewer.outline is not None  # fetched part by part: the original is never fetched
+        body = app.query_one(BodyView)
+        await wait_for(lambda: body.text.startswith("Delivery failed: lars@invalid.example.com"), timeout=30)
+        assert "the mailbox is full" in body.text.split(RULE)[0]
+        assert "Your message could not be delivered." in body.text.split(RULE)[1]
 
 
 def test_the_big_message_is_big_and_the_parts_are_what_the_server_holds(parts_mail):

@@ -6,6 +6,7 @@ Only text parts are fetched to be shown, and by ranges; any other part is descri
 
 from __future__ import annotations
 
+from . import calendar_summary, dsn
 from .html_text import html_to_text
 from .mime import leaf_description
 from .mime_decode import decode_text
@@ -48,3 +49,30 @@ def range_text(part: MimePart, data: bytes, complete: bool) -> tuple[str, str]:
 def more_note(loaded: int, part: MimePart) -> str:
     total = max(part.octets, loaded)
     return f"[{human_size(loaded)} of {human_size(total)} shown. Press L to load more.]"
+
+
+SUMMARY_TYPES = dsn.DSN_TYPES | {"text/calendar", "application/ics"}
+
+
+def summary_part(root: MimePart, body: MimePart | None) -> MimePart | None:
+    """A big message's delivery report or calendar part, small enough to fetch on its
+    own for the summary above the text (the body itself is shown as it is)."""
+    stack = [root]
+    while stack:
+        part = stack.pop()
+        if part.content_type in ("message/rfc822", "message/global"):
+            continue  # an attached message's report is not this message's
+        if (not part.children and part.content_type in SUMMARY_TYPES and part is not body
+                and 0 < part.octets <= calendar_summary.MAX_INPUT):
+            return part
+        stack.extend(reversed(part.children))
+    return None
+
+
+def part_summary(part: MimePart, data: bytes) -> str:
+    """The plain-words summary of a report or calendar part, from its fetched bytes."""
+    decoder = StreamDecoder(part.encoding)
+    content = decoder.feed(data) + decoder.finish()
+    if part.content_type in dsn.DSN_TYPES:
+        return dsn.summarize_status(content)
+    return calendar_summary.summarize(decode_text(content, part.charset)[0])

@@ -12,7 +12,7 @@ from textual import work
 from ..imap.parts import TEXT_CHUNK
 from ..imap.structure import choose_body, content_section
 from ..models import MessageRef, MimePart
-from ..part_display import is_shown_as_text, more_note, part_description, range_text
+from ..part_display import is_shown_as_text, more_note, part_description, part_summary, range_text, summary_part
 from .body_view import BodyView
 from .part_tree import PartTree
 
@@ -32,6 +32,28 @@ class ShownText:
 
 
 class BigMessageParts:
+    def _ask_summary(self) -> None:
+        """A big bounce or invitation: its report or calendar part is small; it alone is
+        fetched, for the summary above the text."""
+        assert self.outline is not None
+        part = summary_part(self.outline.root, choose_body(self.outline.root, prefer_html=self.prefer_html))
+        if part is None or self.ref is None or self._summary:
+            return
+        self._summary_wanted = part
+        self.post_message(self.PartWanted(self.ref, content_section(self.outline.root, part), 0, part.octets))
+
+    @work(thread=True, group="summary")
+    def _summarize(self, ref: MessageRef, raw: bytes, part: MimePart, data: bytes) -> None:
+        summary = part_summary(part, data)
+        self.app.call_from_thread(self._summary_found, ref, raw, summary)
+
+    def _summary_found(self, ref: MessageRef, raw: bytes, summary: str) -> None:
+        if ref != self.ref or raw is not self.raw or not summary:
+            return
+        self._summary = summary
+        if self._showing_body() and not self.showing_source and self.outline is not None:
+            self._show_outline_part(None)
+
     def _text_state(self, part: MimePart) -> ShownText:
         assert self.outline is not None
         section = content_section(self.outline.root, part)
@@ -77,6 +99,11 @@ class BigMessageParts:
             self._image_wanted = None
             self._decode_big_image(ref, image, data)
             return
+        wanted = self._summary_wanted
+        if wanted is not None and self.outline is not None and section == content_section(self.outline.root, wanted):
+            self._summary_wanted = None
+            self._summarize(ref, self.raw, wanted, data)
+            return
         if self.outline is None:
             return
         state = self._texts.get(section)
@@ -97,6 +124,10 @@ class BigMessageParts:
         if section == self._attached_wanted:
             self._attached_wanted = None
             self.query_one(BodyView).show_text(f"The attached message could not be fetched: {message}")
+            return
+        if self._summary_wanted is not None and self.outline is not None and section == content_section(
+                self.outline.root, self._summary_wanted):
+            self._summary_wanted = None  # the summary is a convenience: the text is all there
             return
         if self._image_wanted is not None and self.outline is not None and section == content_section(
                 self.outline.root, self._image_wanted):

@@ -85,6 +85,7 @@ class InnerParts:
         self.raw, self.truncated, self.outline, self._texts = frame.raw, frame.truncated, frame.outline, frame.texts
         self._shown = None
         self._attached_wanted = None
+        self._summary, self._summary_wanted = "", None
         self.showing_source = False
         for state in self._texts.values():
             state.asked = False  # an answer that came while away was dropped: L asks again

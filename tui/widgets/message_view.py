@@ -95,6 +95,8 @@ class MessageView(BigMessageParts, InnerParts, Vertical):
         self._outer: list[Frame] = []  # attached messages opened inside this one
         self._attached_wanted: str | None = None  # the section of a big message's attached message on its way
         self._image_wanted: MimePart | None = None  # a big message's image part on its way
+        self._summary_wanted: MimePart | None = None  # a big message's report or calendar part on its way
+        self._summary = ""  # what that part says, in words
         self.ref: MessageRef | None = None
         self.raw: bytes = b""
         self.truncated = False
@@ -120,6 +122,7 @@ class MessageView(BigMessageParts, InnerParts, Vertical):
         self._texts = {}
         self._outer = []
         self._attached_wanted = None
+        self._summary, self._summary_wanted = "", None
         self.showing_source = False
         self.query_one("#headers", Static).update(Text("Loading message…", style="dim"))
         self.query_one(BodyView).show_text("")
@@ -132,6 +135,7 @@ class MessageView(BigMessageParts, InnerParts, Vertical):
 
     def _show(self, ref: MessageRef, raw: bytes, truncated: bool, outline: MessageOutline | None) -> None:
         self._hide_image()
+        self._summary, self._summary_wanted = "", None
         self.ref = ref
         self.raw = raw
         self.truncated = truncated
@@ -181,6 +185,7 @@ class MessageView(BigMessageParts, InnerParts, Vertical):
             return
         self.query_one(PartTree).show_parts(outline.root)
         self._show_outline_part(None)
+        self._ask_summary()
         self.refresh_bindings()  # S, and L once a range is in
 
     # -- keys and the part tree --------------------------------------------------
@@ -203,7 +208,7 @@ class MessageView(BigMessageParts, InnerParts, Vertical):
         top = []
         if self.all_headers:
             top.append(header_block(self.raw) + "\n" + RULE)
-        summary = getattr(self.parsed, "summary", "")
+        summary = self._summary or getattr(self.parsed, "summary", "")
         if summary:
             top.append(summary + "\n" + RULE)
         self.query_one(BodyView).show_text("\n\n".join([*top, text]), keep_place=keep_place)
