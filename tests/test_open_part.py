@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import random
 from email.message import EmailMessage
 
@@ -62,8 +63,19 @@ def bounce_of(original: bytes) -> bytes:
     ).encode() + original + f"\r\n--{boundary}--\r\n".encode()
 
 
+def big_alternative() -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "News <news@example.org>"
+    msg["Subject"] = "big newsletter"
+    msg.set_content("The plain version.\n")
+    msg.add_alternative("<html><body><p>The <b>HTML</b> version.</p></body></html>", subtype="html")
+    msg.make_mixed()
+    msg.add_attachment(FILLER, maintype="application", subtype="octet-stream", filename="filler.bin")
+    return msg.as_bytes()
+
+
 MESSAGES = (message("small one", big=False), message("big one", big=True),
-            bounce_of(message("the report you sent", big=True)))
+            bounce_of(message("the report you sent", big=True)), big_alternative())
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +193,22 @@ async def test_a_big_bounce_says_why_it_bounced_from_its_report_part_alone(parts
         await wait_for(lambda: body.text.startswith("Delivery failed: lars@invalid.example.com"), timeout=30)
         assert "the mailbox is full" in body.text.split(RULE)[0]
         assert "Your message could not be delivered." in body.text.split(RULE)[1]
+
+
+async def test_a_big_message_shows_its_html_version_when_the_account_prefers_it(parts_mail, tmp_path):
+    # The worker sends the plain version's first range with the outline: the HTML one
+    # must still be asked for, not wait for ever.
+    server, account = parts_mail
+    prefs = tmp_path / "viewer.json"
+    prefs.write_text(json.dumps({account.name: {"prefer_html": True}}))
+    app = MailApp(account, server.password, read_only=True, viewer_prefs=prefs)
+    async with app.run_test(size=(120, 36)) as pilot:
+        viewer = await open_row(pilot, app, "big newsletter")
+        assert viewer.outline is not None
+        body = app.query_one(BodyView)
+        await wait_for(lambda: "The HTML version." in body.text, timeout=30)
+        await pilot.press("v")  # and back to the plain one
+        await wait_for(lambda: "The plain version." in body.text, timeout=30)
 
 
 def test_the_big_message_is_big_and_the_parts_are_what_the_server_holds(parts_mail):

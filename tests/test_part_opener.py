@@ -314,12 +314,18 @@ def test_without_a_display_a_text_filter_is_shown_in_the_pager(opener, caps, out
     caps("application/pdf; tr a-z A-Z < %s; copiousoutput\n")
     monkeypatch.delenv("DISPLAY")
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    monkeypatch.setenv("PAGER", 'cat > "$OUT/paged"')
+    # Our less, first on PATH: what reaches it, and how it is started.
+    less = fake_xdg_open.parent / "less"
+    less.write_text('#!/bin/sh\ncat > "$OUT/paged"; echo "$LESS|$LESSSECURE|$*" > "$OUT/less-env"\n')
+    less.chmod(0o755)
+    monkeypatch.setenv("PAGER", "more")  # passes escape sequences through: never used for this
+    monkeypatch.setenv("LESS", "-R")  # the same for less
     path = written(opener, "report.pdf", "application/pdf", b"some text")
     command = opener.command_for("application/pdf", path)
     assert command.needs_terminal and "pager" in command.program
     assert opener.run_in_terminal(command) == 0
     assert (out / "paged").read_bytes() == b"SOME TEXT"
+    assert (out / "less-env").read_text() == "|1|\n"  # no -R: control characters shown as ^[
 
 
 def test_no_program_at_all_says_what_to_do(opener, caps, no_opener):

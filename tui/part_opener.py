@@ -39,7 +39,10 @@ __all__ = ["RISKY_EXTENSIONS", "NoProgram", "OpenCommand", "PartOpener", "plain_
 RISKY_EXTENSIONS = frozenset(
     ".appimage .apk .bat .cmd .com .cpl .crx .deb .desktop .exe .flatpakref .flatpakrepo "
     ".hta .jar .jnlp .js .jse .lnk .msi .pif .pl .ps1 .py .rb .reg .rpm .run .scr .sh "
-    ".url .vbe .vbs .wsf .xpi".split()
+    ".url .vbe .vbs .wsf .xpi"
+    # what macOS `open` runs or installs, and Linux app bundles
+    " .app .applescript .command .dmg .fileloc .flatpak .inetloc .mpkg .pkg .scpt .snap .terminal .tool"
+    " .webloc .workflow".split()
 )
 _PLAIN_NAME_PUNCTUATION = frozenset("+-@.,_")
 
@@ -133,9 +136,10 @@ class PartOpener:
                 )
             return OpenCommand(argv=(system, str(path)), file=path, program=os.path.basename(system))
         text_filter = find_viewer(content_type, path, params=params or {}, copious_output=True)
-        if text_filter is not None and _renamed(path, text_filter.file):
+        pager = _pager()
+        if text_filter is not None and pager is not None and _renamed(path, text_filter.file):
             return OpenCommand(
-                argv=("/bin/sh", "-c", f"{text_filter.command} | {_pager()}"),
+                argv=("/bin/sh", "-c", f"{text_filter.command} | {pager}"),
                 file=text_filter.file,
                 stdin=text_filter.stdin,
                 needs_terminal=True,
@@ -252,11 +256,11 @@ def _system_opener() -> tuple[str | None, str]:
     return found, ""
 
 
-def _pager() -> str:
-    configured = os.environ.get("PAGER", "").strip()
-    if configured:
-        return configured  # the user's own shell text, as git and mutt take it
-    return "less" if shutil.which("less") else "more"
+def _pager() -> str | None:
+    """less as it shows control characters (^[ rather than ESC): the filter's output is
+    the message's, hostile. Not $PAGER: `less -R` or `more` would pass escape sequences
+    (OSC 52...) to the terminal. LESSSECURE: no shell or editor from inside it."""
+    return "LESS= LESSOPEN= LESSSECURE=1 less" if shutil.which("less") else None
 
 
 def _wait(process: subprocess.Popen, on_exit: Callable[[int], None] | None) -> None:

@@ -85,8 +85,11 @@ class ViewerMixin:
         self.query_one(MessageList).step_in_thread(event.ref.uid, event.step)
 
     def on_message_list_thread_stepped(self, event: MessageList.ThreadStepped) -> None:
-        if not self.query_one(MessageView).display:
-            return  # closed while the threads were worked out
+        viewer = self.query_one(MessageView)
+        if not viewer.display or viewer.ref is None or viewer.ref.uid != event.origin:
+            return  # closed, or moved to another message, while the threads were worked out
+        if event.view != self.query_one(MessageList).view:
+            return  # another mailbox (or the same one opened again) is shown now
         if event.uid is None:
             where = "first" if event.step < 0 else "last"
             self.notify(f"This is the {where} message of its thread.", timeout=3)
@@ -171,10 +174,11 @@ class ViewerMixin:
             size = part.size
         suggestion = free_path(downloads_dir(), name)
         what = safe_line(name, 60)
+        shown = viewer.raw  # the message, or the attached one opened inside it: the same ref
 
         def chosen(answer: str | None) -> None:
             if answer:
-                self._save_to(event.ref, part, Path(answer).expanduser(), name)
+                self._save_to(event.ref, shown, part, Path(answer).expanduser(), name)
 
         self.push_screen(
             PromptScreen(
@@ -186,7 +190,7 @@ class ViewerMixin:
             chosen,
         )
 
-    def _save_to(self, ref: MessageRef, part: MimePart | None, target: Path, name: str) -> None:
+    def _save_to(self, ref: MessageRef, shown: bytes, part: MimePart | None, target: Path, name: str) -> None:
         if target.is_dir():
             target = free_path(target, name)
         if os.path.lexists(target):
@@ -198,8 +202,13 @@ class ViewerMixin:
                         severity="error", markup=False)
             return
         viewer = self.query_one(MessageView)
-        if viewer.ref != ref:
+        if viewer.ref != ref or viewer.raw is not shown:
             self._said_not_saved(target.name, "another message is open now")
+            return
+        if viewer.outline is None and part is not None and viewer.nested and not viewer.truncated:
+            # Inside an attached message the server's section numbers are the outer
+            # message's: its parts, attached messages too, come from the bytes shown.
+            self._write_file(target, viewer.raw, part.path)
             return
         if viewer.outline is None and part is not None and not part.children:
             if viewer.truncated:  # its transfer encoding is not known here

@@ -90,9 +90,11 @@ class BigMessageParts:
         """A range the view asked for (or the first of the body, sent with the outline)."""
         if ref != self.ref:
             return
-        if section == self._attached_wanted and offset == 0:
+        attached = self._attached_wanted
+        if attached is not None and self.outline is not None and offset == 0 and section == content_section(
+                self.outline.root, attached):
             self._attached_wanted = None
-            self._enter_attached(data)
+            self._big_attached_arrived(attached, data)
             return
         image = self._image_wanted
         if image is not None and self.outline is not None and section == content_section(self.outline.root, image):
@@ -121,7 +123,8 @@ class BigMessageParts:
     def range_failed(self, ref: MessageRef, section: str, message: str) -> None:
         if ref != self.ref:
             return  # about a message no longer shown
-        if section == self._attached_wanted:
+        if self._attached_wanted is not None and self.outline is not None and section == content_section(
+                self.outline.root, self._attached_wanted):
             self._attached_wanted = None
             self.query_one(BodyView).show_text(f"The attached message could not be fetched: {message}")
             return

@@ -54,9 +54,14 @@ class InnerParts:
             self.query_one(BodyView).show_text(
                 f"This attached message is {human_size(size)}: too big to open here. S saves it as a file.")
             return
-        self._attached_wanted = part.path
+        self._attached_wanted = part
         self.query_one(BodyView).show_text("Loading the attached message…")
-        self.post_message(self.PartWanted(self.ref, part.path, 0, WHOLE_MESSAGE_BYTES))
+        self.post_message(self.PartWanted(self.ref, content_section(self.outline.root, part), 0, WHOLE_MESSAGE_BYTES))
+
+    def _big_attached_arrived(self, part: MimePart, data: bytes) -> None:
+        # Under 1 MB: decoded here. A message/rfc822 sent base64 is rare but legal.
+        decoder = StreamDecoder(part.encoding)
+        self._enter_attached(decoder.feed(data) + decoder.finish())
 
     @work(thread=True, exclusive=True, group="parse")
     def _load_attached(self, ref: MessageRef, raw: bytes, path: str) -> None:
@@ -100,9 +105,10 @@ class InnerParts:
         if self.ref is None or self.parsed is None:
             return
         label = part.filename or part.content_type
+        self._image_token += 1  # an image decoded for an earlier Enter is not drawn
         if self.outline is None:
             self._show_image_pane()
-            self._load_small_image(self.ref, self.raw, part.path, label)
+            self._load_small_image(self.ref, self.raw, part.path, label, self._image_token)
             return
         if part.octets > MAX_IMAGE_OCTETS:
             self.query_one(BodyView).show_text(
@@ -110,27 +116,28 @@ class InnerParts:
             return
         self._image_wanted = part
         self.query_one(BodyView).show_text("Loading the image…")
-        self.post_message(self.PartWanted(self.ref, content_section(self.outline.root, part), 0, part.octets or 1))
+        length = part.octets or MAX_IMAGE_OCTETS  # a size the server did not give: up to the cap
+        self.post_message(self.PartWanted(self.ref, content_section(self.outline.root, part), 0, length))
 
     @work(thread=True, exclusive=True, group="part")
-    def _load_small_image(self, ref: MessageRef, raw: bytes, path: str, label: str) -> None:
+    def _load_small_image(self, ref: MessageRef, raw: bytes, path: str, label: str, token: int) -> None:
         data = mime.part_payload(raw, path)
-        self.app.call_from_thread(self._image_loaded, ref, raw, data, label)
+        self.app.call_from_thread(self._image_loaded, ref, raw, data, label, token)
 
-    def _image_loaded(self, ref: MessageRef, raw: bytes, data: bytes | None, label: str) -> None:
-        if ref != self.ref or raw is not self.raw or not self.query_one(ImageView).display:
+    def _image_loaded(self, ref: MessageRef, raw: bytes, data: bytes | None, label: str, token: int) -> None:
+        if ref != self.ref or raw is not self.raw or token != self._image_token or not self.query_one(ImageView).display:
             return  # the user has moved on
         self.query_one(ImageView).show_image(data or b"", label)
 
     def _decode_big_image(self, ref: MessageRef, part: MimePart, data: bytes) -> None:
         self._show_image_pane()
-        self._undo_transfer_encoding(ref, self.raw, part, data)
+        self._undo_transfer_encoding(ref, self.raw, part, data, self._image_token)
 
     @work(thread=True, exclusive=True, group="part")
-    def _undo_transfer_encoding(self, ref: MessageRef, raw: bytes, part: MimePart, data: bytes) -> None:
+    def _undo_transfer_encoding(self, ref: MessageRef, raw: bytes, part: MimePart, data: bytes, token: int) -> None:
         decoder = StreamDecoder(part.encoding)
         content = decoder.feed(data) + decoder.finish()
-        self.app.call_from_thread(self._image_loaded, ref, raw, content, part.filename or part.content_type)
+        self.app.call_from_thread(self._image_loaded, ref, raw, content, part.filename or part.content_type, token)
 
     def _show_image_pane(self) -> None:
         self.query_one(BodyView).display = False
@@ -138,6 +145,7 @@ class InnerParts:
 
     def _hide_image(self) -> None:
         self._image_wanted = None
+        self._image_token += 1
         image = self.query_one(ImageView)
         if image.display:
             image.clear()

@@ -120,9 +120,10 @@ class MessageList(ScrollView, can_focus=True):
     class ThreadStepped(Message):
         """The answer to step_in_thread: the message to open, or None at the thread's end."""
 
-        def __init__(self, uid: int | None, step: int) -> None:
+        def __init__(self, uid: int | None, step: int, origin: int, view: int) -> None:
             super().__init__()
             self.uid, self.step = uid, step
+            self.origin, self.view = origin, view  # from which message, in which view of which mailbox
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
@@ -508,19 +509,22 @@ class MessageList(ScrollView, can_focus=True):
         The thread view knows its threads; a flat list threads its rows in a thread worker
         (100,000 rows take seconds), once per arrangement."""
         if self.arrangement.roots:
-            self.post_message(self.ThreadStepped(neighbour(reading_order(self.arrangement.roots, uid), uid, step), step))
+            found = neighbour(reading_order(self.arrangement.roots, uid), uid, step)
+            self.post_message(self.ThreadStepped(found, step, uid, self.view))
             return
-        self._thread_flat_list(self.arrangement, dict(self.rows), list(self.uids), uid, step)
+        self._thread_flat_list(self.arrangement, dict(self.rows), list(self.uids), uid, step, self.view)
 
     @work(thread=True, exclusive=True, group="thread-nav")
-    def _thread_flat_list(self, layout: Layout, rows: dict, uids: list[int], uid: int, step: int) -> None:
+    def _thread_flat_list(self, layout: Layout, rows: dict, uids: list[int], uid: int, step: int, view: int) -> None:
         roots = threads_of(rows, uids)
-        self.app.call_from_thread(self._flat_threads_found, layout, roots, uid, step)
+        self.app.call_from_thread(self._flat_threads_found, layout, len(rows), roots, uid, step, view)
 
-    def _flat_threads_found(self, layout: Layout, roots: list, uid: int, step: int) -> None:
-        if layout is self.arrangement:  # else the list changed meanwhile: its threads may differ
+    def _flat_threads_found(self, layout: Layout, row_count: int, roots: list, uid: int, step: int, view: int) -> None:
+        # Kept for the next press only if nothing can change them: the same arrangement,
+        # with every row in (rows still loading may be replies that join a thread).
+        if layout is self.arrangement and view == self.view and self.complete and row_count == len(self.rows):
             layout.roots = roots
-        self.post_message(self.ThreadStepped(neighbour(reading_order(roots, uid), uid, step), step))
+        self.post_message(self.ThreadStepped(neighbour(reading_order(roots, uid), uid, step), step, uid, view))
 
     def move_to(self, uid: int) -> None:
         """Put the cursor on this message's row (a collapsed thread's: on its line)."""

@@ -93,8 +93,9 @@ class MessageView(BigMessageParts, InnerParts, Vertical):
         self.all_headers = False  # h: every header field above the body; stays on from message to message
         self.prefer_html = False  # the account's choice for multipart/alternative (the app sets it)
         self._outer: list[Frame] = []  # attached messages opened inside this one
-        self._attached_wanted: str | None = None  # the section of a big message's attached message on its way
+        self._attached_wanted: MimePart | None = None  # a big message's attached message on its way
         self._image_wanted: MimePart | None = None  # a big message's image part on its way
+        self._image_token = 0  # which Enter on an image the image pane may show
         self._summary_wanted: MimePart | None = None  # a big message's report or calendar part on its way
         self._summary = ""  # what that part says, in words
         self.ref: MessageRef | None = None
@@ -117,6 +118,7 @@ class MessageView(BigMessageParts, InnerParts, Vertical):
         self.query_one(ImageView).display = False
 
     def show_loading(self, ref: MessageRef) -> None:
+        self._hide_image()
         self.ref = ref
         self.parsed = self.outline = self._shown = None
         self._texts = {}
@@ -143,10 +145,21 @@ class MessageView(BigMessageParts, InnerParts, Vertical):
         self._texts = {}
         self._shown = None
         self.showing_source = False
-        body = choose_body(outline.root, prefer_html=self.prefer_html) if outline is not None else None
-        if body is not None and is_shown_as_text(body):
+        # Nothing of the message shown before may be acted on (S, o) while this one parses.
+        self.parsed = None
+        self.query_one(PartTree).clear()
+        self.query_one(BodyView).show_text("Loading…")
+        # The worker sends the first range of the body it picks, the plain one: with the
+        # HTML preferred, that range is not the one shown, and the HTML is asked for.
+        body = choose_body(outline.root) if outline is not None else None
+        if body is not None and is_shown_as_text(body) and body is choose_body(outline.root, prefer_html=self.prefer_html):
             self._text_state(body).asked = True  # its first range comes with the outline
         self._parse(ref, raw, truncated, outline, self.prefer_html)
+
+    @property
+    def nested(self) -> bool:
+        """An attached message is shown, opened inside the message the ref names."""
+        return bool(self._outer)
 
     def show_error(self, message: str) -> None:
         self.query_one("#headers", Static).update(Text(safe_line(message), style="bold red"))
@@ -155,13 +168,16 @@ class MessageView(BigMessageParts, InnerParts, Vertical):
     def _parse(self, ref: MessageRef, raw: bytes, truncated: bool, outline: MessageOutline | None,
                prefer_html: bool) -> None:
         parsed = mime.parse_message(raw, prefer_html=prefer_html)
-        self.app.call_from_thread(self._show_parsed, ref, raw, parsed, truncated, outline)
+        self.app.call_from_thread(self._show_parsed, ref, raw, parsed, truncated, outline, prefer_html)
 
     def _show_parsed(
-        self, ref: MessageRef, raw: bytes, parsed: mime.ParsedMessage, truncated: bool, outline: MessageOutline | None
+        self, ref: MessageRef, raw: bytes, parsed: mime.ParsedMessage, truncated: bool, outline: MessageOutline | None,
+        prefer_html: bool | None = None,
     ) -> None:
         if ref != self.ref or raw is not self.raw:
             return  # the user has moved on to another message (or into an attached one)
+        if prefer_html is not None and prefer_html != self.prefer_html:
+            return  # v pressed again meanwhile: a newer parse is coming
         self.parsed = parsed
         headers = Text()
         for label, attribute in HEADER_FIELDS:
@@ -264,6 +280,8 @@ class MessageView(BigMessageParts, InnerParts, Vertical):
             node = self.query_one(PartTree).cursor_node
             self._show_part(node.data if node is not None else None)
             return
+        self._hide_image()
+        self._attached_wanted = None
         self.showing_source = True
         if self.outline is None:
             self._shown = None
@@ -311,6 +329,7 @@ class MessageView(BigMessageParts, InnerParts, Vertical):
         if self.parsed is None or self.ref is None:
             return
         self._hide_image()
+        self._attached_wanted = None  # the user has moved on: it is not opened when it comes
         self.showing_source = False
         if part is not None and part.content_type in IMAGE_TYPES and not part.children:
             self.query_one(BodyView).show_text(part_description(part) + "\nEnter shows the image here.")
@@ -324,9 +343,12 @@ class MessageView(BigMessageParts, InnerParts, Vertical):
     @work(thread=True, exclusive=True, group="part")
     def _render_part(self, ref: MessageRef, raw: bytes, path: str) -> None:
         text = mime.part_text(raw, path)
-        self.app.call_from_thread(self._show_part_text, ref, text)
+        self.app.call_from_thread(self._show_part_text, ref, raw, path, text)
 
-    def _show_part_text(self, ref: MessageRef, text: str) -> None:
-        if ref == self.ref:
+    def _show_part_text(self, ref: MessageRef, raw: bytes, path: str, text: str) -> None:
+        # A thread cannot be stopped: a slow render must not land on another part.
+        node = self.query_one(PartTree).cursor_node
+        picked = node.data if node is not None else None
+        if ref == self.ref and raw is self.raw and picked is not None and picked.path == path and not self.showing_source:
             self.query_one(BodyView).show_text(text)
 
