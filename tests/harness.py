@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from imapclient import IMAPClient
 
@@ -130,3 +131,18 @@ def server_message_ids(account: Account, password: str, name: bytes) -> dict[int
 def sent_commands(trace) -> list[str]:
     """The commands the worker sent, in order ("UID MOVE", "NOOP", ...), from a ProtocolTrace."""
     return [timing.command for timing in trace.snapshot()[1]]
+
+
+@contextmanager
+def dovecot_holding(name: str, messages: Iterable[bytes]) -> Iterator[tuple[Any, Account]]:
+    """A Dovecot of its own whose INBOX holds `messages` (UIDs 1, 2...): (server, account)."""
+    from servers import DovecotServer, require_dovecot
+
+    require_dovecot()
+    with DovecotServer() as server:
+        account = account_for(server, name)
+        client = raw_client(account, server.password)
+        for message in messages:
+            client.append("INBOX", message)
+        client.logout()
+        yield server, account

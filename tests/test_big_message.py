@@ -17,10 +17,9 @@ import pytest
 
 from textual.widgets import Input
 
-from harness import WorkerHarness, account_for, raw_client
+from harness import WorkerHarness, dovecot_holding, raw_client
 from proxy import CuttableProxy
 from scenarios import open_listed, tree_node, wait_for
-from servers import DovecotServer, require_dovecot
 from tui import viewing
 from tui.app import MailApp
 from tui.dialogs import PromptScreen
@@ -89,14 +88,8 @@ MESSAGES = (  # UIDs 1 to 5
 
 @pytest.fixture(scope="module")
 def big_mail():
-    require_dovecot()
-    with DovecotServer() as server:
-        account = account_for(server, "big")
-        client = raw_client(account, server.password)
-        for message in MESSAGES:
-            client.append("INBOX", message)
-        client.logout()
-        yield server, account
+    with dovecot_holding("big", MESSAGES) as held:
+        yield held
 
 
 @pytest.fixture

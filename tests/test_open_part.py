@@ -12,14 +12,13 @@ from email.message import EmailMessage
 
 import pytest
 
-from harness import account_for, raw_client
+from harness import dovecot_holding, raw_client
 from scenarios import open_listed, tree_node, wait_for
 from tui.app import MailApp
 from tui.demo_data import _png
 from tui.imap.parts import WHOLE_MESSAGE_BYTES
 from tui.widgets.image_view import ImageView
 from tui.widgets.message_view import RULE, BodyView, MessageView, PartTree
-from servers import DovecotServer, require_dovecot
 
 PDF = b"%PDF-1.4\n" + random.Random(3).randbytes(3000) + b"\n%%EOF\n"
 PNG = _png(120, 80)
@@ -80,14 +79,8 @@ MESSAGES = (message("small one", big=False), message("big one", big=True),
 
 @pytest.fixture(scope="module")
 def parts_mail():
-    require_dovecot()
-    with DovecotServer() as server:
-        account = account_for(server, "parts")
-        client = raw_client(account, server.password)
-        for raw in MESSAGES:
-            client.append("INBOX", raw)
-        client.logout()
-        yield server, account
+    with dovecot_holding("parts", MESSAGES) as held:
+        yield held
 
 
 @pytest.fixture
