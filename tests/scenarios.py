@@ -74,6 +74,14 @@ def tree_node(app: MailApp, filename: str):
     raise AssertionError(f"{filename} is not in the part tree")
 
 
+async def pick_part(pilot: Pilot, app: MailApp, filename: str) -> None:
+    """Focus the part tree and put its cursor on the part named `filename`."""
+    tree = app.query_one(PartTree)
+    tree.focus()
+    tree.move_cursor(tree_node(app, filename))
+    await pilot.pause()
+
+
 async def open_attachment_message(pilot: Pilot) -> None:
     await open_message(pilot, ATTACHMENT_SUBJECT)
 

@@ -19,7 +19,7 @@ from textual.widgets import Input
 
 from harness import WorkerHarness, dovecot_holding, raw_client
 from proxy import CuttableProxy
-from scenarios import open_listed, tree_node, wait_for
+from scenarios import open_listed, pick_part, wait_for
 from tui import viewing
 from tui.app import MailApp
 from tui.dialogs import PromptScreen
@@ -38,7 +38,7 @@ from tui.imap import parts
 from tui.imap.parts import TEXT_CHUNK, WHOLE_MESSAGE_BYTES
 from tui.imap.structure import content_section
 from tui.models import MessageRef
-from tui.widgets.message_view import BodyView, MessageView, PartTree
+from tui.widgets.message_view import BodyView, MessageView
 
 MB = 1024 * 1024
 BODY_TEXT = "Hello, the report is attached.\n"
@@ -267,10 +267,7 @@ async def open_row(pilot, app, subject: str) -> MessageView:
 
 
 async def save_from_tree(pilot, app, filename: str) -> PromptScreen:
-    tree = app.query_one(PartTree)
-    tree.focus()
-    tree.move_cursor(tree_node(app, filename))
-    await pilot.pause()
+    await pick_part(pilot, app, filename)
     await pilot.press("S")
     await wait_for(lambda: isinstance(app.screen, PromptScreen))
     return app.screen

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 import pytest
 
 from harness import dovecot_holding, raw_client
-from scenarios import open_listed, tree_node, wait_for
+from scenarios import open_listed, pick_part, wait_for
 from tui.app import MailApp
 from tui.demo_data import _png
 from tui.imap.parts import WHOLE_MESSAGE_BYTES
@@ -98,13 +98,6 @@ async def open_row(pilot, app, subject: str) -> MessageView:
     return await open_listed(pilot, app, subject, len(MESSAGES))
 
 
-async def pick(pilot, app, filename: str) -> None:
-    tree = app.query_one(PartTree)
-    tree.focus()
-    tree.move_cursor(tree_node(app, filename))
-    await pilot.pause()
-
-
 @pytest.mark.parametrize("subject", ["small one", "big one"])
 async def test_o_hands_the_parts_bytes_to_the_mailcap_program(parts_mail, mailcap, subject):
     server, account = parts_mail
@@ -112,7 +105,7 @@ async def test_o_hands_the_parts_bytes_to_the_mailcap_program(parts_mail, mailca
     async with app.run_test(size=(120, 36)) as pilot:
         viewer = await open_row(pilot, app, subject)
         assert (viewer.outline is not None) == (subject == "big one")
-        await pick(pilot, app, "report.pdf")
+        await pick_part(pilot, app, "report.pdf")
         await pilot.press("o")
         await wait_for(lambda: mailcap.exists() and mailcap.stat().st_size == len(PDF), timeout=60)
         opened_from = app._opener.root
@@ -131,7 +124,7 @@ async def test_o_says_so_when_no_program_can_open_the_part(parts_mail, tmp_path,
     app = MailApp(account, server.password, read_only=True)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_row(pilot, app, "small one")
-        await pick(pilot, app, "report.pdf")
+        await pick_part(pilot, app, "report.pdf")
         await pilot.press("o")
         await wait_for(lambda: any("application/pdf" in n.message for n in app._notifications))
         said = next(n.message for n in app._notifications if "application/pdf" in n.message)
@@ -144,7 +137,7 @@ async def test_enter_on_an_image_draws_that_parts_own_bytes(parts_mail, subject)
     app = MailApp(account, server.password, read_only=True)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_row(pilot, app, subject)
-        await pick(pilot, app, "chart.png")
+        await pick_part(pilot, app, "chart.png")
         body, image = app.query_one(BodyView), app.query_one(ImageView)
         await wait_for(lambda: "Enter shows the image" in body.text)
         assert not image.display  # only on Enter

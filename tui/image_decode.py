@@ -24,7 +24,7 @@ from .timefmt import human_size
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-__all__ = ["FORMATS", "MAX_BYTES", "MAX_PIXELS", "MAX_SIDE", "DecodedImage", "decode_image"]
+__all__ = ["FORMATS", "IMAGE_TYPES", "MAX_BYTES", "MAX_PIXELS", "MAX_SIDE", "DecodedImage", "decode_image"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ MAX_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40 Mpx RGBA frame is 160 MB while it is decoded
 MAX_SIDE = 2000  # more than any terminal shows: rendering a smaller picture is cheap
 FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
+# The parts the viewer offers to draw (on Enter only): the content types of FORMATS.
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/x-ms-bmp"})
 # What the allowlisted plugins may hand back: the JPEG plugin opens a multi-picture
 # JPEG (phone cameras) as MPO.
 _OPENED_AS = frozenset(FORMATS) | {"MPO"}

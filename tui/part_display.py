@@ -12,7 +12,7 @@ from .mime import leaf_description
 from .mime_decode import decode_text
 from .models import MimePart
 from .timefmt import human_size
-from .transfer_decode import StreamDecoder, decode_prefix
+from .transfer_decode import decode_prefix, decode_whole
 
 
 def is_shown_as_text(part: MimePart) -> bool:
@@ -34,8 +34,7 @@ def range_text(part: MimePart, data: bytes, complete: bool) -> tuple[str, str]:
     """The text of the first `len(data)` encoded bytes of a text part, and a decoding
     note. A cut mid-character or mid-escape loses only that tail, never adds garbage."""
     if complete:
-        decoder = StreamDecoder(part.encoding)
-        content = decoder.feed(data) + decoder.finish()
+        content = decode_whole(data, part.encoding)
     else:
         content = decode_prefix(data, part.encoding)
     text, note = decode_text(content, part.charset)
@@ -71,8 +70,7 @@ def summary_part(root: MimePart, body: MimePart | None) -> MimePart | None:
 
 def part_summary(part: MimePart, data: bytes) -> str:
     """The plain-words summary of a report or calendar part, from its fetched bytes."""
-    decoder = StreamDecoder(part.encoding)
-    content = decoder.feed(data) + decoder.finish()
+    content = decode_whole(data, part.encoding)
     if part.content_type in dsn.DSN_TYPES:
         return dsn.summarize_status(content)
     return calendar_summary.summarize(decode_text(content, part.charset)[0])

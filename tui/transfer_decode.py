@@ -60,6 +60,12 @@ class StreamDecoder:
         return self._decoder.finish()
 
 
+def decode_whole(data: bytes, encoding: str) -> bytes:
+    """Decode a whole encoded part, its last partial quantum included."""
+    decoder = StreamDecoder(encoding)
+    return decoder.feed(data) + decoder.finish()
+
+
 def decode_prefix(data: bytes, encoding: str) -> bytes:
     """Decode a prefix of an encoded part (as fetched by range), without its cut-off tail.
 

@@ -17,15 +17,13 @@ from ..imap.parts import WHOLE_MESSAGE_BYTES
 from ..imap.structure import content_section
 from ..models import MessageRef, MimePart
 from ..timefmt import human_size
-from ..transfer_decode import StreamDecoder
+from ..transfer_decode import decode_whole
 from .big_message import ShownText
 from .body_view import BodyView
 from .image_view import ImageView
 from .part_tree import PartTree
 
 ATTACHED_TYPES = ("message/rfc822", "message/global")
-# What tui.image_decode can draw; the part's own bytes only, and only on Enter.
-IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/x-ms-bmp"})
 MAX_IMAGE_OCTETS = 27 * 1024 * 1024  # 20 MB decoded (image_decode's cap), base64-encoded
 
 
@@ -60,8 +58,7 @@ class InnerParts:
 
     def _big_attached_arrived(self, part: MimePart, data: bytes) -> None:
         # Under 1 MB: decoded here. A message/rfc822 sent base64 is rare but legal.
-        decoder = StreamDecoder(part.encoding)
-        self._enter_attached(decoder.feed(data) + decoder.finish())
+        self._enter_attached(decode_whole(data, part.encoding))
 
     @work(thread=True, exclusive=True, group="parse")
     def _load_attached(self, ref: MessageRef, raw: bytes, path: str) -> None:
@@ -135,8 +132,7 @@ class InnerParts:
 
     @work(thread=True, exclusive=True, group="part")
     def _undo_transfer_encoding(self, ref: MessageRef, raw: bytes, part: MimePart, data: bytes, token: int) -> None:
-        decoder = StreamDecoder(part.encoding)
-        content = decoder.feed(data) + decoder.finish()
+        content = decode_whole(data, part.encoding)
         self.app.call_from_thread(self._image_loaded, ref, raw, content, part.filename or part.content_type, token)
 
     def _show_image_pane(self) -> None:

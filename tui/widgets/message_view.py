@@ -16,6 +16,7 @@ from textual.widgets import Static, Tree
 
 from .. import mime
 from ..header_block import header_block
+from ..image_decode import IMAGE_TYPES
 from ..imap.contract import MessageOutline
 from ..imap.parts import TEXT_CHUNK
 from ..imap.structure import choose_body
@@ -25,7 +26,7 @@ from ..safe_text import safe_line
 from .big_message import SOURCE, BigMessageParts, ShownText
 from .body_view import BodyView
 from .image_view import ImageView
-from .inner_parts import ATTACHED_TYPES, IMAGE_TYPES, Frame, InnerParts
+from .inner_parts import ATTACHED_TYPES, Frame, InnerParts
 from .part_tree import PartTree, has_alternative
 
 __all__ = ["BodyView", "MessageView", "PartTree"]
